@@ -1,0 +1,134 @@
+package magicpig.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The parallel drivers of {@link WeightMatrix#matvec} and {@link WeightMatrix#matmul}. Job objects
+ * are kept per calling thread, so a product allocates nothing.
+ */
+final class MatMulJobs {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Weight rows dequantized together in batched products; each is reused for every token. */
+    static final int TILE = 4;
+
+    private static final ThreadLocal<MatVec> MATVEC = ThreadLocal.withInitial(MatVec::new);
+    private static final ThreadLocal<MatMul> MATMUL = ThreadLocal.withInitial(MatMul::new);
+    /** Per worker thread: TILE dequantized rows. Grows to the widest matrix seen. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private MatMulJobs() {}
+
+    static void matvec(WeightMatrix w, float[] x, int xOff, float[] y, int yOff) {
+        MatVec job = MATVEC.get();
+        job.w = w;
+        job.x = x;
+        job.xOff = xOff;
+        job.y = y;
+        job.yOff = yOff;
+        try {
+            Parallel.forRange(w.rows, 16, job);
+        } finally {
+            job.w = null;
+            job.x = job.y = null;
+        }
+    }
+
+    static void matmul(WeightMatrix w, float[] x, int xStride, int batch, float[] y, int yStride) {
+        MatMul job = MATMUL.get();
+        job.w = w;
+        job.x = x;
+        job.xStride = xStride;
+        job.batch = batch;
+        job.y = y;
+        job.yStride = yStride;
+        try {
+            Parallel.forRange((w.rows + TILE - 1) / TILE, 1, job);
+        } finally {
+            job.w = null;
+            job.x = job.y = null;
+        }
+    }
+
+    private static final class MatVec implements Parallel.RangeBody {
+        WeightMatrix w;
+        float[] x, y;
+        int xOff, yOff;
+
+        @Override
+        public void run(int start, int end) {
+            WeightMatrix w = this.w;
+            float[] x = this.x, y = this.y;
+            int xOff = this.xOff, yOff = this.yOff;
+            for (int r = start; r < end; r++) y[yOff + r] = w.dot(r, x, xOff);
+        }
+    }
+
+    private static final class MatMul implements Parallel.RangeBody {
+        WeightMatrix w;
+        float[] x, y;
+        int xStride, batch, yStride;
+
+        @Override
+        public void run(int startTile, int endTile) {
+            WeightMatrix w = this.w;
+            int cols = w.cols;
+            float[][] holder = SCRATCH.get();
+            if (holder[0].length < TILE * cols) holder[0] = new float[TILE * cols];
+            float[] rowsBuf = holder[0];
+            for (int tile = startTile; tile < endTile; tile++) {
+                int r0 = tile * TILE;
+                int n = Math.min(TILE, w.rows - r0);
+                for (int k = 0; k < n; k++) w.dequantizeRow(r0 + k, rowsBuf, k * cols);
+                if (n == TILE) {
+                    for (int b = 0; b < batch; b++) dot4(rowsBuf, cols, x, b * xStride, y, b * yStride + r0);
+                } else {
+                    for (int b = 0; b < batch; b++) {
+                        for (int k = 0; k < n; k++) y[b * yStride + r0 + k] = dot(rowsBuf, k * cols, x, b * xStride, cols);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Four dot products of consecutive rows in w (each cols long) with x, loading x once. */
+    static void dot4(float[] w, int cols, float[] x, int xOff, float[] y, int yOff) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        int upper = F.loopBound(cols);
+        for (; i < upper; i += F.length()) {
+            FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+            a0 = FloatVector.fromArray(F, w, i).fma(xv, a0);
+            a1 = FloatVector.fromArray(F, w, cols + i).fma(xv, a1);
+            a2 = FloatVector.fromArray(F, w, 2 * cols + i).fma(xv, a2);
+            a3 = FloatVector.fromArray(F, w, 3 * cols + i).fma(xv, a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; i < cols; i++) {
+            float xv = x[xOff + i];
+            s0 += w[i] * xv;
+            s1 += w[cols + i] * xv;
+            s2 += w[2 * cols + i] * xv;
+            s3 += w[3 * cols + i] * xv;
+        }
+        y[yOff] = s0;
+        y[yOff + 1] = s1;
+        y[yOff + 2] = s2;
+        y[yOff + 3] = s3;
+    }
+
+    /** dot(a[aOff ..], b[bOff ..]) over n values. */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        int upper = F.loopBound(n);
+        for (; i < upper; i += F.length()) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
+        return sum;
+    }
+}

@@ -1,0 +1,89 @@
+package magicpig.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A row-major weight matrix [rows x cols] kept off-heap in its storage type (quantized weights stay
+ * quantized). Each row is stored as {@code type.rowBytes(cols)} bytes, rows back to back, as in GGUF.
+ *
+ * <p>Subclasses implement the two kernels of their type: {@link #dot} (one row against an f32
+ * vector, the decode hot path) and {@link #dequantizeRow} (used by batched prefill, which
+ * dequantizes a tile of rows once and reuses it for every token of the batch).
+ */
+public abstract class WeightMatrix {
+    protected final MemorySegment data;
+    protected final int rows;
+    protected final int cols;
+    protected final long rowBytes;
+
+    protected WeightMatrix(MemorySegment data, int rows, int cols) {
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+        this.rowBytes = type().rowBytes(cols);
+        long need = rowBytes * rows;
+        if (data.byteSize() < need) {
+            throw new IllegalArgumentException(type() + " matrix " + rows + "x" + cols + " needs " + need + " bytes, got " + data.byteSize());
+        }
+    }
+
+    public abstract GgmlType type();
+
+    /** Returns dot(row r, x[xOff .. xOff + cols)). */
+    public abstract float dot(int row, float[] x, int xOff);
+
+    /** Writes row r, as f32, into dst[dstOff .. dstOff + cols). */
+    public abstract void dequantizeRow(int row, float[] dst, int dstOff);
+
+    public final int rows() {
+        return rows;
+    }
+
+    public final int cols() {
+        return cols;
+    }
+
+    public final MemorySegment data() {
+        return data;
+    }
+
+    /** Bytes a full pass over this matrix reads (what one decode step costs in memory traffic). */
+    public final long byteSize() {
+        return rowBytes * rows;
+    }
+
+    /** y[yOff + r] = row r · x[xOff ..] for every row, over all cores. */
+    public final void matvec(float[] x, int xOff, float[] y, int yOff) {
+        MatMulJobs.matvec(this, x, xOff, y, yOff);
+    }
+
+    /**
+     * Batched product: for each b in [0, batch), y[b * yStride + r] = row r · x[b * xStride ..].
+     * Each weight row is read once for the whole batch (matrix-matrix, not a loop of matvecs).
+     */
+    public final void matmul(float[] x, int xStride, int batch, float[] y, int yStride) {
+        if (batch == 1) {
+            matvec(x, 0, y, 0);
+            return;
+        }
+        MatMulJobs.matmul(this, x, xStride, batch, y, yStride);
+    }
+
+    /** Wraps bytes already in the layout of {@code type}. */
+    public static WeightMatrix of(GgmlType type, MemorySegment data, int rows, int cols) {
+        return switch (type) {
+            case F32 -> new F32Matrix(data, rows, cols);
+            case F16 -> new F16Matrix(data, rows, cols);
+            case BF16 -> new BF16Matrix(data, rows, cols);
+            case Q8_0 -> new Q8_0Matrix(data, rows, cols);
+            case Q4_0 -> new Q4_0Matrix(data, rows, cols);
+            case Q4_K -> new Q4_KMatrix(data, rows, cols);
+            case Q6_K -> new Q6_KMatrix(data, rows, cols);
+        };
+    }
+
+    @Override
+    public String toString() {
+        return type() + "[" + rows + "x" + cols + "]";
+    }
+}

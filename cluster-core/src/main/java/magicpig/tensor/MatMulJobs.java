@@ -28,7 +28,8 @@ final class MatMulJobs {
         job.y = y;
         job.yOff = yOff;
         try {
-            Parallel.forRange(w.rows, 16, job);
+            // Split only where each thread gets enough bytes to amortise the hand-off (~64 KiB).
+            Parallel.forRange(w.rows, (int) Math.max(1, (64 << 10) / w.rowBytes), job);
         } finally {
             job.w = null;
             job.x = job.y = null;

@@ -1,0 +1,82 @@
+package magicpig.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import magicpig.model.llama2c.Llama2cCheckpoint;
+import magicpig.tensor.GgmlType;
+import magicpig.tokenizer.IdOnlyTokenizer;
+import magicpig.tokenizer.Tokenizer;
+
+/**
+ * Opens a model by what the user typed: a llama2.c {@code .bin}, a {@code .gguf} file, a Hugging
+ * Face directory, or {@code synthetic:NAME}.
+ */
+public final class ModelLoader {
+
+    /**
+     * @param tokenizer     a separate tokenizer file (llama2.c checkpoints), or null
+     * @param dtype         storage type of synthetic weights
+     * @param seed          seed of synthetic weights
+     * @param contextLength when > 0, caps the context length the model is served with
+     */
+    public record Options(Path tokenizer, GgmlType dtype, long seed, int contextLength) {
+        public static final Options DEFAULT = new Options(null, GgmlType.F32, 42L, 0);
+    }
+
+    private ModelLoader() {}
+
+    public static Model load(String spec, Options options) throws IOException {
+        if (spec.startsWith("synthetic:")) {
+            return capped(SyntheticModels.create(spec.substring("synthetic:".length()), options.dtype(), options.seed()), options);
+        }
+        Path path = Path.of(spec);
+        if (!Files.exists(path)) throw new NoSuchFileException(spec);
+        if (Files.isDirectory(path)) {
+            throw new ModelFormatException(path, "Hugging Face directories are not supported yet");
+        }
+        if (isGguf(path)) {
+            throw new ModelFormatException(path, "GGUF files are not supported yet");
+        }
+        return capped(loadLlama2c(path, options.tokenizer()), options);
+    }
+
+    private static Model loadLlama2c(Path path, Path tokenizerPath) throws IOException {
+        Llama2cCheckpoint ckpt = Llama2cCheckpoint.load(path);
+        try {
+            LlamaConfig config = ckpt.config();
+            Tokenizer tokenizer = tokenizerPath == null
+                    ? new IdOnlyTokenizer(config.vocabSize(), 1, 2)
+                    : null; // replaced by the SentencePiece tokenizer when it lands
+            return new Model(path.getFileName().toString(), "llama2c", new Llama(config, ckpt.weights()), tokenizer, true, null, ckpt);
+        } catch (RuntimeException e) {
+            ckpt.close();
+            throw e;
+        }
+    }
+
+    static boolean isGguf(Path path) throws IOException {
+        if (path.getFileName().toString().toLowerCase().endsWith(".gguf")) return true;
+        try (var in = Files.newInputStream(path)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';
+        }
+    }
+
+    private static Model capped(Model m, Options options) {
+        int ctx = options.contextLength();
+        if (ctx <= 0 || ctx == m.config().contextLength()) return m;
+        if (ctx > m.config().contextLength()) {
+            try {
+                m.close();
+            } catch (Exception ignored) {
+                // the error below is what matters
+            }
+            throw new IllegalArgumentException("context of " + ctx + " tokens is longer than " + m.name()
+                    + " supports (" + m.config().contextLength() + ")");
+        }
+        LlamaConfig c = m.config().withContextLength(ctx);
+        return new Model(m.name(), m.format(), new Llama(c, m.llama().weights()), m.tokenizer(), m.bosEndsText(), m.chatTemplate(), m.resources());
+    }
+}

@@ -1,0 +1,96 @@
+package magicpig.ops;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
+import magicpig.model.Llama;
+import magicpig.model.Model;
+import magicpig.sampling.Sampler;
+import magicpig.sampling.SamplingSettings;
+import magicpig.tensor.MemoryBandwidth;
+import magicpig.tensor.Parallel;
+
+/** {@code magicpig bench decode|attention}. */
+final class BenchCommand {
+    private static final Set<String> DECODE_VALUED = new HashSet<>(ModelFlags.VALUED);
+
+    static {
+        DECODE_VALUED.addAll(Set.of("context", "tokens", "bandwidth-mib"));
+    }
+
+    private BenchCommand() {}
+
+    static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        if (args.length < 2) throw new UsageException("bench needs a target: decode or attention");
+        return switch (args[1]) {
+            case "decode" -> decode(args, out, err);
+            case "attention" -> attention(args, out, err);
+            default -> throw new UsageException("unknown bench '" + args[1] + "' (expected decode or attention)");
+        };
+    }
+
+    private static int attention(String[] args, PrintStream out, PrintStream err) {
+        throw new UsageException("bench attention is not available yet");
+    }
+
+    /**
+     * Prefill and decode speed at several context depths, against this machine's measured memory
+     * bandwidth: decode reads every weight once per token, plus the KV cache so far.
+     */
+    private static int decode(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Flags f = Flags.parse(args, 2, DECODE_VALUED, Set.of());
+        int[] depths = f.getIntList("context", new int[] {0, 512});
+        int tokens = f.getInt("tokens", 16);
+        if (tokens < 1) throw new UsageException("--tokens must be >= 1");
+        for (int d : depths) if (d < 0) throw new UsageException("--context depths must be >= 0");
+        int maxDepth = Arrays.stream(depths).max().orElse(0);
+        err.printf(Locale.ROOT, "measuring memory bandwidth (%d threads)...%n", Parallel.threads());
+        double bandwidth = MemoryBandwidth.measureRead((long) f.getInt("bandwidth-mib", 1024) << 20, 5);
+        err.printf(Locale.ROOT, "memory read bandwidth: %.1f GB/s%n", bandwidth / 1e9);
+        err.printf(Locale.ROOT, "loading %s...%n", f.require("model"));
+        long t0 = System.nanoTime();
+        try (Model model = ModelFlags.open(f)) {
+            var c = model.config();
+            if (maxDepth + tokens + 1 > c.contextLength()) {
+                throw new UsageException("context " + maxDepth + " + " + tokens + " tokens exceeds the model's context of " + c.contextLength());
+            }
+            long weightBytes = model.llama().weights().decodeBytes();
+            err.printf(Locale.ROOT, "loaded in %.1f s: %d layers, dim %d, %.2f GB of weights read per token%n",
+                    (System.nanoTime() - t0) / 1e9, c.layers(), c.dim(), weightBytes / 1e9);
+            StringBuilder table = new StringBuilder("| context | prefill tok/s | decode tok/s | GB/s | roofline % |\n|---|---|---|---|---|\n");
+            Sampler sampler = new Sampler(SamplingSettings.GREEDY, c.vocabSize());
+            for (int depth : depths) {
+                int[] prompt = new int[Math.max(1, depth)];
+                for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + (i * 7919) % (c.vocabSize() - 3);
+                try (Llama.Session s = model.llama().newSession(prompt.length + tokens + 1, null)) {
+                    err.printf(Locale.ROOT, "context %d: prefill...%n", depth);
+                    long p0 = System.nanoTime();
+                    float[] logits = s.prefill(prompt);
+                    double prefillRate = prompt.length * 1e9 / (System.nanoTime() - p0);
+                    int token = sampler.sample(logits);
+                    logits = s.decode(token); // warm-up step, not timed
+                    token = sampler.sample(logits);
+                    long d0 = System.nanoTime();
+                    for (int i = 0; i < tokens; i++) {
+                        logits = s.decode(token);
+                        token = sampler.sample(logits);
+                        if (i % 4 == 3) err.printf(Locale.ROOT, "  decoded %d/%d%n", i + 1, tokens);
+                    }
+                    double seconds = (System.nanoTime() - d0) / 1e9;
+                    double decodeRate = tokens / seconds;
+                    long kvBytes = 2L * c.layers() * c.kvDim() * 4 * (prompt.length + tokens / 2 + 1);
+                    double gbs = (weightBytes + kvBytes) * decodeRate / 1e9;
+                    String prefill = depth == 0 ? "-" : String.format(Locale.ROOT, "%.1f", prefillRate);
+                    table.append(String.format(Locale.ROOT, "| %d | %s | %.2f | %.1f | %.0f%% |%n",
+                            depth, prefill, decodeRate, gbs, 100 * gbs * 1e9 / bandwidth));
+                }
+            }
+            out.printf(Locale.ROOT, "model %s (%s), %d threads, measured bandwidth %.1f GB/s%n%n", model.name(),
+                    model.llama().weights().wq()[0].type(), Parallel.threads(), bandwidth / 1e9);
+            out.print(table);
+        }
+        return 0;
+    }
+}

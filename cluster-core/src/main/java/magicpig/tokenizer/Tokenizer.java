@@ -14,8 +14,22 @@ public interface Tokenizer {
     /** True for every token that ends generation (end of text, end of turn, ...). */
     boolean isEndOfText(int token);
 
-    /** Token ids of text, with the model's BOS first when addBos is true. */
-    int[] encode(String text, boolean addBos);
+    /**
+     * Token ids of text, with the model's BOS first when addBos is true. Special-token texts written
+     * in the text (such as "<|eot_id|>" in a chat template's output) become their single ids: this
+     * is {@code encode(text, addBos, true)}.
+     */
+    default int[] encode(String text, boolean addBos) {
+        return encode(text, addBos, true);
+    }
+
+    /**
+     * Token ids of text, with the model's BOS first when addBos is true. When parseSpecial is true,
+     * the texts of control tokens written in the text become their single ids (what a chat template's
+     * output needs); when false they are tokenized as ordinary text (for untrusted user text).
+     * User-defined added tokens are always recognized, as llama.cpp does.
+     */
+    int[] encode(String text, boolean addBos, boolean parseSpecial);
 
     /**
      * The raw bytes a token stands for: byte-fallback pieces give their byte, SentencePiece's

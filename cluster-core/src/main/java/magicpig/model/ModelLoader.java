@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import magicpig.model.llama2c.Llama2cCheckpoint;
 import magicpig.tensor.GgmlType;
 import magicpig.tokenizer.IdOnlyTokenizer;
+import magicpig.tokenizer.SentencePieceTokenizer;
 import magicpig.tokenizer.Tokenizer;
 
 /**
@@ -48,9 +49,9 @@ public final class ModelLoader {
             LlamaConfig config = ckpt.config();
             Tokenizer tokenizer = tokenizerPath == null
                     ? new IdOnlyTokenizer(config.vocabSize(), 1, 2)
-                    : null; // replaced by the SentencePiece tokenizer when it lands
+                    : SentencePieceTokenizer.fromLlama2cFile(tokenizerPath, config.vocabSize());
             return new Model(path.getFileName().toString(), "llama2c", new Llama(config, ckpt.weights()), tokenizer, true, null, ckpt);
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             ckpt.close();
             throw e;
         }

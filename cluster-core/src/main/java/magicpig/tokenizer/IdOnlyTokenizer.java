@@ -31,7 +31,7 @@ public final class IdOnlyTokenizer implements Tokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addBos) {
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
         if (!text.isEmpty()) {
             throw new IllegalArgumentException("this model has no tokenizer, so a text prompt cannot be encoded (give --tokenizer, or --prompt-ids)");
         }

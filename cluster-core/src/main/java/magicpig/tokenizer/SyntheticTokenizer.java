@@ -33,7 +33,7 @@ public final class SyntheticTokenizer implements Tokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addBos) {
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         int off = addBos ? 1 : 0;
         int[] ids = new int[bytes.length + off];

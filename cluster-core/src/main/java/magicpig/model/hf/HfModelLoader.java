@@ -19,6 +19,10 @@ import magicpig.tensor.WeightMatrix;
  * Loads a Hugging Face Llama-family checkpoint directory: {@code config.json}, the safetensors
  * weights (sharded or not), and the paths of the tokenizer files. Matrices are zero-copy views of
  * the mapped files in their stored dtype (F32, F16 or BF16); norm vectors become f32 arrays.
+ * With tie_word_embeddings the output projection is the embedding matrix (the same object), as in
+ * transformers, even if the files also hold an lm_head.weight. Tensors the model does not use
+ * (rotary inv_freq buffers, extra heads) are ignored, whatever their dtype. End-of-sequence ids
+ * are those of config.json followed by any further ones in generation_config.json.
  *
  * <p>Every problem with the directory's contents — an unsupported architecture or rope type, a
  * missing tensor, a wrong shape, an unsupported dtype, a corrupt file — is an

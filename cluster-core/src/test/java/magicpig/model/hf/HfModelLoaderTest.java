@@ -166,6 +166,17 @@ class HfModelLoaderTest {
         assertThrows(IllegalStateException.class, () -> wq.dequantizeRow(0, new float[8], 0));
     }
 
+    @Test
+    void writerRejectsWhatItCannotWrite() {
+        TinyLlamaModel m = TinyLlamaModel.random(TinyLlamaModel.config(true, null), true, 9);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> HfModelWriter.Options.defaults().withDtype(GgmlType.Q8_0));
+        assertTrue(e.getMessage().contains("safetensors has no dtype for Q8_0"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> HfModelWriter.write(tmp, m.config(), m.weights(),
+                HfModelWriter.Options.defaults().withShards(100)));
+        assertEquals("100 shards for only 20 tensors", e.getMessage());
+    }
+
     private static void assertSameValues(LlamaWeights expected, LlamaWeights actual) {
         assertArrayEquals(values(expected.tokenEmbedding()), values(actual.tokenEmbedding()), "embedding");
         assertArrayEquals(values(expected.output()), values(actual.output()), "output");

@@ -2,7 +2,9 @@ package magicpig.model.hf;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -34,6 +36,9 @@ class RopeLayoutsTest {
             float[] halfSplit = ropeHalfSplit(matvec(wPermuted, x, cols), heads, headDim, pos);
             assertArrayEquals(RopeLayouts.adjacentToHalfSplit(adjacent, heads, headDim, 1), halfSplit, 1e-5f, "position " + pos);
         }
+        // and the two rotations really differ: the same vector under both is not the same
+        float[] q = matvec(w, x, cols);
+        assertFalse(Arrays.equals(ropeAdjacent(q, heads, headDim, 7), ropeHalfSplit(q, heads, headDim, 7)));
     }
 
     @Test

@@ -114,8 +114,7 @@ public final class Llama {
 
         /** One decode step: feeds token at the next position, returns the logits that follow it. */
         public float[] decode(int token) {
-            if (promptLength < 0) throw new IllegalStateException("prefill the prompt before decoding");
-            checkRoom(1);
+            beginDecodeStep();
             LlamaConfig c = config;
             LlamaWeights w = weights;
             int pos = position;
@@ -131,8 +130,7 @@ public final class Llama {
                 rope.rotate(k, 0, c.kvHeads(), cos, sin);
                 cache.writeKey(l, pos, k, 0);
                 cache.writeValue(l, pos, v, 0);
-                if (attention == null) denseDecode.run(l, pos);
-                else attention.decode(l, q, 0, cache, pos, att, 0);
+                attend(l, pos);
                 w.wo()[l].matvec(att, 0, xb, 0);
                 FloatKernels.add(x, 0, xb, 0, c.dim());
                 FloatKernels.rmsNorm(xb, 0, x, 0, w.ffnNorm()[l], c.dim(), c.rmsEps());
@@ -142,10 +140,25 @@ public final class Llama {
                 w.down()[l].matvec(hb, 0, xb, 0);
                 FloatKernels.add(x, 0, xb, 0, c.dim());
             }
-            position = pos + 1;
-            cache.setLength(position);
+            endDecodeStep();
             classify(x, 0);
             return logits;
+        }
+
+        /** Decode attention of the query in {@code q} at pos, into {@code att}. */
+        private void attend(int layer, int pos) {
+            if (attention == null) denseDecode.run(layer, pos);
+            else attention.decode(layer, q, 0, cache, pos, att, 0);
+        }
+
+        private void beginDecodeStep() {
+            if (promptLength < 0) throw new IllegalStateException("prefill the prompt before decoding");
+            checkRoom(1);
+        }
+
+        private void endDecodeStep() {
+            position++;
+            cache.setLength(position);
         }
 
         private void prefillChunk(int[] tokens, int start, int n) {
@@ -254,6 +267,88 @@ public final class Llama {
                 int off = h * config.headDim();
                 ExactAttention.attendHead(q, off, cache, layer, h / config.groupSize(), pos + 1, att, off, Scratch.scores(cache.capacity()));
             }
+        }
+    }
+
+    /** A reusable batch for stepping up to {@code maxBatch} sessions at once. */
+    public DecodeBatch newDecodeBatch(int maxBatch) {
+        return new DecodeBatch(maxBatch);
+    }
+
+    /**
+     * Continuous-batching decode: one step for many sequences in one pass, so every weight matrix is
+     * read once per step for the whole batch (matrix-matrix), not once per sequence. Attention stays
+     * per sequence (each has its own cache and attention step).
+     */
+    public final class DecodeBatch {
+        private final int maxBatch;
+        private final float[] x, xb, q, k, v, att, hb, hb2, logits;
+
+        private DecodeBatch(int maxBatch) {
+            if (maxBatch < 1) throw new IllegalArgumentException("batch size must be >= 1");
+            LlamaConfig c = config;
+            this.maxBatch = maxBatch;
+            x = new float[maxBatch * c.dim()];
+            xb = new float[maxBatch * c.dim()];
+            q = new float[maxBatch * c.qDim()];
+            k = new float[maxBatch * c.kvDim()];
+            v = new float[maxBatch * c.kvDim()];
+            att = new float[maxBatch * c.qDim()];
+            hb = new float[maxBatch * c.hiddenDim()];
+            hb2 = new float[maxBatch * c.hiddenDim()];
+            logits = new float[maxBatch * c.vocabSize()];
+        }
+
+        public int maxBatch() {
+            return maxBatch;
+        }
+
+        /**
+         * Feeds tokens[i] to sessions[i] for i in [0, n). Returns the logits, row i at
+         * {@code i * vocabSize} (a view into this batch's buffer, valid until the next step).
+         */
+        public float[] step(Session[] sessions, int[] tokens, int n) {
+            if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " sessions, expected 1.." + maxBatch);
+            LlamaConfig c = config;
+            LlamaWeights w = weights;
+            int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hidden = c.hiddenDim();
+            for (int b = 0; b < n; b++) {
+                Session s = sessions[b];
+                s.beginDecodeStep();
+                s.checkToken(tokens[b]);
+                w.tokenEmbedding().dequantizeRow(tokens[b], x, b * dim);
+                rope.angles(s.position, s.cos, s.sin);
+            }
+            for (int l = 0; l < c.layers(); l++) {
+                for (int b = 0; b < n; b++) FloatKernels.rmsNorm(xb, b * dim, x, b * dim, w.attnNorm()[l], dim, c.rmsEps());
+                w.wq()[l].matmul(xb, dim, n, q, qDim);
+                w.wk()[l].matmul(xb, dim, n, k, kvDim);
+                w.wv()[l].matmul(xb, dim, n, v, kvDim);
+                for (int b = 0; b < n; b++) {
+                    Session s = sessions[b];
+                    rope.rotate(q, b * qDim, c.heads(), s.cos, s.sin);
+                    rope.rotate(k, b * kvDim, c.kvHeads(), s.cos, s.sin);
+                    s.cache.writeKey(l, s.position, k, b * kvDim);
+                    s.cache.writeValue(l, s.position, v, b * kvDim);
+                    System.arraycopy(q, b * qDim, s.q, 0, qDim);
+                    s.attend(l, s.position);
+                    System.arraycopy(s.att, 0, att, b * qDim, qDim);
+                }
+                w.wo()[l].matmul(att, qDim, n, xb, dim);
+                FloatKernels.add(x, 0, xb, 0, n * dim);
+                for (int b = 0; b < n; b++) FloatKernels.rmsNorm(xb, b * dim, x, b * dim, w.ffnNorm()[l], dim, c.rmsEps());
+                w.gate()[l].matmul(xb, dim, n, hb, hidden);
+                w.up()[l].matmul(xb, dim, n, hb2, hidden);
+                FloatKernels.siluGate(hb, 0, hb2, 0, n * hidden);
+                w.down()[l].matmul(hb, hidden, n, xb, dim);
+                FloatKernels.add(x, 0, xb, 0, n * dim);
+            }
+            for (int b = 0; b < n; b++) {
+                sessions[b].endDecodeStep();
+                FloatKernels.rmsNorm(xb, b * dim, x, b * dim, w.outputNorm(), dim, c.rmsEps());
+            }
+            w.output().matmul(xb, dim, n, logits, c.vocabSize());
+            return logits;
         }
     }
 

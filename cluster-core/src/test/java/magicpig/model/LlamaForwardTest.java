@@ -95,4 +95,40 @@ class LlamaForwardTest {
             assertEquals("length", r.finishReason());
         }
     }
+
+    /** A batched decode step gives each sequence the logits it would get decoding alone. */
+    @Test
+    void batchedDecodeMatchesSingleSequenceDecode() throws Exception {
+        try (Model m = SyntheticModels.create("tiny", GgmlType.F32, 11)) {
+            Llama llama = m.llama();
+            int n = 3, vocab = m.config().vocabSize();
+            Llama.Session[] batch = new Llama.Session[n], alone = new Llama.Session[n];
+            int[] tokens = new int[n];
+            for (int i = 0; i < n; i++) {
+                int[] prompt = new int[5 + 7 * i]; // different lengths, so different positions
+                for (int j = 0; j < prompt.length; j++) prompt[j] = 3 + (j * 13 + i) % 400;
+                batch[i] = llama.newSession(64, null);
+                alone[i] = llama.newSession(64, null);
+                batch[i].prefill(prompt);
+                alone[i].prefill(prompt);
+                tokens[i] = 10 + i;
+            }
+            Llama.DecodeBatch db = llama.newDecodeBatch(4);
+            for (int step = 0; step < 4; step++) {
+                float[] rows = db.step(batch, tokens, n);
+                for (int i = 0; i < n; i++) {
+                    float[] single = alone[i].decode(tokens[i]);
+                    for (int t = 0; t < vocab; t++) {
+                        assertEquals(single[t], rows[i * vocab + t], 1e-4f * Math.max(1f, Math.abs(single[t])), "seq " + i + " token " + t);
+                    }
+                    tokens[i] = magicpig.tensor.FloatKernels.argmax(single, vocab);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                assertEquals(alone[i].position(), batch[i].position());
+                batch[i].close();
+                alone[i].close();
+            }
+        }
+    }
 }

@@ -9,11 +9,13 @@ import magicpig.tokenizer.Tokenizer;
  * @param format       where it came from: llama2c, gguf, safetensors, synthetic
  * @param llama        the forward pass over the weights
  * @param tokenizer    the model's tokenizer
- * @param bosEndsText  llama2.c convention: a generated BOS ends the text, as in run.c
+ * @param addBos       whether prompts start with the tokenizer's BOS
+ * @param stopIds      tokens that end the text besides the tokenizer's own end-of-text tokens (the
+ *                     model's configured EOS ids; for llama2.c checkpoints BOS, as in run.c)
  * @param chatTemplate the model's own chat template (Jinja source), or null
  * @param resources    what to close to release the weights (mapped files, off-heap memory)
  */
-public record Model(String name, String format, Llama llama, Tokenizer tokenizer, boolean bosEndsText,
+public record Model(String name, String format, Llama llama, Tokenizer tokenizer, boolean addBos, int[] stopIds,
                     String chatTemplate, AutoCloseable resources) implements AutoCloseable {
 
     public LlamaConfig config() {
@@ -22,7 +24,19 @@ public record Model(String name, String format, Llama llama, Tokenizer tokenizer
 
     /** True when generating this token ends the text. */
     public boolean endsText(int token) {
-        return tokenizer.isEndOfText(token) || (bosEndsText && token == tokenizer.bosId());
+        if (tokenizer.isEndOfText(token)) return true;
+        for (int id : stopIds) if (id == token) return true;
+        return false;
+    }
+
+    /** The same model served with another forward pass (e.g. a shorter context). */
+    public Model withLlama(Llama other) {
+        return new Model(name, format, other, tokenizer, addBos, stopIds, chatTemplate, resources);
+    }
+
+    /** Prompt text to token ids, with BOS when the model wants one. */
+    public int[] encode(String text) {
+        return tokenizer.encode(text, addBos);
     }
 
     @Override

@@ -4,8 +4,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import magicpig.model.hf.HfModel;
+import magicpig.model.hf.HfModelLoader;
 import magicpig.model.llama2c.Llama2cCheckpoint;
 import magicpig.tensor.GgmlType;
+import magicpig.tokenizer.HfTokenizerJson;
 import magicpig.tokenizer.IdOnlyTokenizer;
 import magicpig.tokenizer.SentencePieceTokenizer;
 import magicpig.tokenizer.Tokenizer;
@@ -34,9 +37,7 @@ public final class ModelLoader {
         }
         Path path = Path.of(spec);
         if (!Files.exists(path)) throw new NoSuchFileException(spec);
-        if (Files.isDirectory(path)) {
-            throw new ModelFormatException(path, "Hugging Face directories are not supported yet");
-        }
+        if (Files.isDirectory(path)) return capped(loadHuggingFace(path, options.tokenizer()), options);
         if (isGguf(path)) {
             throw new ModelFormatException(path, "GGUF files are not supported yet");
         }
@@ -50,10 +51,47 @@ public final class ModelLoader {
             Tokenizer tokenizer = tokenizerPath == null
                     ? new IdOnlyTokenizer(config.vocabSize(), 1, 2)
                     : SentencePieceTokenizer.fromLlama2cFile(tokenizerPath, config.vocabSize());
-            return new Model(path.getFileName().toString(), "llama2c", new Llama(config, ckpt.weights()), tokenizer, true, null, ckpt);
+            return new Model(path.getFileName().toString(), "llama2c", new Llama(config, ckpt.weights()), tokenizer, true, new int[] {1}, null, ckpt);
         } catch (IOException | RuntimeException e) {
-            ckpt.close();
+            closeAfterFailure(ckpt, e);
             throw e;
+        }
+    }
+
+    private static Model loadHuggingFace(Path dir, Path tokenizerPath) throws IOException {
+        HfModel hf = HfModelLoader.load(dir);
+        try {
+            LlamaConfig config = hf.config();
+            Path json = tokenizerPath != null ? tokenizerPath : hf.tokenizerJson();
+            Tokenizer tokenizer;
+            boolean addBos = true;
+            String template = null;
+            if (json == null) {
+                tokenizer = new IdOnlyTokenizer(config.vocabSize(), hf.bosId(), hf.eosIds().length > 0 ? hf.eosIds()[0] : -1);
+            } else {
+                HfTokenizerJson t = HfTokenizerJson.load(json, hf.tokenizerConfig());
+                tokenizer = t.tokenizer();
+                addBos = t.addBos();
+                template = t.chatTemplate();
+            }
+            if (tokenizer.vocabSize() > config.vocabSize()) {
+                throw new ModelFormatException(json, "the tokenizer has " + tokenizer.vocabSize() + " tokens but the model only "
+                        + config.vocabSize());
+            }
+            return new Model(dir.getFileName().toString(), "safetensors", new Llama(config, hf.weights()), tokenizer, addBos,
+                    hf.eosIds(), template, hf);
+        } catch (IOException | RuntimeException e) {
+            closeAfterFailure(hf, e);
+            throw e;
+        }
+    }
+
+    /** Releases what a failed load opened; the failure stays the error the user sees. */
+    static void closeAfterFailure(AutoCloseable resource, Throwable failure) {
+        try {
+            resource.close();
+        } catch (Exception e) {
+            failure.addSuppressed(e);
         }
     }
 
@@ -69,15 +107,12 @@ public final class ModelLoader {
         int ctx = options.contextLength();
         if (ctx <= 0 || ctx == m.config().contextLength()) return m;
         if (ctx > m.config().contextLength()) {
-            try {
-                m.close();
-            } catch (Exception ignored) {
-                // the error below is what matters
-            }
-            throw new IllegalArgumentException("context of " + ctx + " tokens is longer than " + m.name()
+            IllegalArgumentException e = new IllegalArgumentException("context of " + ctx + " tokens is longer than " + m.name()
                     + " supports (" + m.config().contextLength() + ")");
+            closeAfterFailure(m, e);
+            throw e;
         }
         LlamaConfig c = m.config().withContextLength(ctx);
-        return new Model(m.name(), m.format(), new Llama(c, m.llama().weights()), m.tokenizer(), m.bosEndsText(), m.chatTemplate(), m.resources());
+        return m.withLlama(new Llama(c, m.llama().weights()));
     }
 }

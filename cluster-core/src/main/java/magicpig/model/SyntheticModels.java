@@ -62,7 +62,7 @@ public final class SyntheticModels {
             WeightMatrix output = tied ? embedding : b.matrix(c.vocabSize(), c.dim());
             LlamaWeights w = new LlamaWeights(embedding, attnNorm, wq, wk, wv, wo, ffnNorm, gate, down, up, ones(c.dim()), output);
             return new Model("synthetic:" + name.toLowerCase(Locale.ROOT), "synthetic", new Llama(c, w),
-                    new SyntheticTokenizer(c.vocabSize()), false, null, arena);
+                    new SyntheticTokenizer(c.vocabSize()), true, new int[0], null, arena);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FormatParityTest {
 
     static int[] greedy(LlamaConfig c, LlamaWeights w, int n) {
-        Model m = new Model("m", "test", new Llama(c, w), new IdOnlyTokenizer(c.vocabSize(), 1, 2), true, null, null);
+        Model m = new Model("m", "test", new Llama(c, w), new IdOnlyTokenizer(c.vocabSize(), 1, 2), true, new int[] {1}, null, null);
         return Generation.run(m, new int[] {1}, n, SamplingSettings.GREEDY, null, t -> true).tokens();
     }
 

@@ -50,7 +50,7 @@ class LlamaForwardTest {
             assertEquals(8, c.heads());
             assertEquals(4, c.kvHeads());
             Llama llama = new Llama(c, ckpt.weights());
-            Model model = new Model("stories", "llama2c", llama, new magicpig.tokenizer.IdOnlyTokenizer(c.vocabSize(), 1, 2), true, null, null);
+            Model model = new Model("stories", "llama2c", llama, new magicpig.tokenizer.IdOnlyTokenizer(c.vocabSize(), 1, 2), true, new int[] {1}, null, null);
             int[] a = Generation.run(model, new int[] {1}, 64, SamplingSettings.GREEDY, null, t -> true).tokens();
             int[] b = Generation.run(model, new int[] {1}, 64, SamplingSettings.GREEDY, null, t -> true).tokens();
             assertArrayEquals(a, b);

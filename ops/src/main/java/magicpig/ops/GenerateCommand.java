@@ -43,7 +43,7 @@ final class GenerateCommand {
         try (Model model = ModelFlags.open(f)) {
             Attention.Factory attention = AttentionFlags.factory(f, model.config());
             Tokenizer tok = model.tokenizer();
-            int[] prompt = f.has("prompt-ids") ? promptIds(f.get("prompt-ids", ""), model) : tok.encode(f.get("prompt", ""), true);
+            int[] prompt = f.has("prompt-ids") ? promptIds(f.get("prompt-ids", ""), model) : model.encode(f.get("prompt", ""));
             Generation.checkPromptFits(model, prompt.length);
             Printer printer = new Printer(out, tok, ids, prompt[prompt.length - 1]);
             // --max-tokens counts decode steps after the prompt, as llama2.c's -n does (-n 100 = BOS + 99

@@ -51,6 +51,7 @@ public final class Llama {
         private final DecodeAttention denseDecode = new DecodeAttention();
         private int position;
         private int promptLength = -1;
+        private int lastChunk;
 
         private Session(int capacity, Attention attention) {
             LlamaConfig c = config;
@@ -98,16 +99,34 @@ public final class Llama {
          * the session's buffer, valid until the next call).
          */
         public float[] prefill(int[] tokens) {
-            if (promptLength >= 0) throw new IllegalStateException("prefill runs once, before decoding");
             if (tokens.length == 0) throw new IllegalArgumentException("prefill needs at least one token");
-            checkRoom(tokens.length);
-            int n = 0;
-            for (int start = 0; start < tokens.length; start += n) {
-                n = Math.min(PREFILL_CHUNK, tokens.length - start);
-                prefillChunk(tokens, start, n);
+            int done = 0;
+            while (done < tokens.length) done = prefillPart(tokens, done, PREFILL_CHUNK);
+            return finishPrefill();
+        }
+
+        /**
+         * Prefills tokens[from, from + at most maxTokens) (continuous batching interleaves such parts
+         * with decode steps of other sequences). Returns the index of the next token to prefill.
+         */
+        public int prefillPart(int[] tokens, int from, int maxTokens) {
+            if (promptLength >= 0) throw new IllegalStateException("the prompt is already prefilled");
+            if (from != position) throw new IllegalStateException("prefill must continue at position " + position + ", not " + from);
+            int end = Math.min(tokens.length, from + Math.max(1, maxTokens));
+            checkRoom(end - from);
+            for (int start = from; start < end; start += PREFILL_CHUNK) {
+                lastChunk = Math.min(PREFILL_CHUNK, end - start);
+                prefillChunk(tokens, start, lastChunk);
             }
-            classify(px, (n - 1) * config.dim()); // the last token of the last chunk
-            promptLength = tokens.length;
+            return end;
+        }
+
+        /** Ends prefill: hands the prompt to the attention step and returns the logits after its last token. */
+        public float[] finishPrefill() {
+            if (promptLength >= 0) throw new IllegalStateException("the prompt is already prefilled");
+            if (position == 0) throw new IllegalStateException("nothing was prefilled");
+            classify(px, (lastChunk - 1) * config.dim()); // the last token of the last chunk
+            promptLength = position;
             if (attention != null) attention.prefilled(cache, promptLength);
             return logits;
         }

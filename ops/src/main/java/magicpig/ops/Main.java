@@ -20,6 +20,11 @@ public final class Main {
                         [--dtype f32|f16|bf16|q8_0|q4_0] [--ctx-size N] [--prompt-ids IDS]
                         [--attention dense|magicpig|topk|quest|oracle-sampling] [--lsh-k K] [--lsh-l L]
                         [--lsh-threshold T] [--sink N] [--local N] [--dense-layers SPEC] [--budget B]
+              serve     [--model PATH|synthetic:NAME] [--port 8080] [--config FILE] [--cluster-port N]
+                        [--attention MODE] [--lsh-k K] [--lsh-l L] [--shards N] [--shard-memory SIZE] ...
+                        all roles in one JVM (the embedded default); without --model, a small demo model
+              node      --roles gateway,gpu-worker,cpu-attention --seed-nodes HOST:PORT[,...] [--cluster-port N]
+                        adds a process to a cluster
               bench decode --model PATH|synthetic:NAME [--dtype TYPE] [--context N,...] [--tokens N]
               bench attention [--context N,...] [--heads H] [--kv-heads H] [--head-dim D] [--lsh-k K] [--lsh-l L]
               eval attention [--out DIR] [...]
@@ -50,6 +55,8 @@ public final class Main {
                 case "generate" -> GenerateCommand.run(args, out, err);
                 case "bench" -> BenchCommand.run(args, out, err);
                 case "eval" -> EvalCommand.run(args, out, err);
+                case "serve" -> NodeCommand.serve(args, out, err);
+                case "node" -> NodeCommand.node(args, out, err);
                 default -> throw new UsageException("unknown command '" + args[0] + "'");
             };
         } catch (UsageException e) {
@@ -64,6 +71,9 @@ public final class Main {
             return 2;
         } catch (IOException | UncheckedIOException e) {
             err.println("magicpig: error: " + e.getMessage());
+            return 2;
+        } catch (com.typesafe.config.ConfigException e) {
+            err.println("magicpig: error: bad setting: " + e.getMessage());
             return 2;
         } catch (IllegalArgumentException | IllegalStateException e) {
             err.println("magicpig: error: " + e.getMessage());

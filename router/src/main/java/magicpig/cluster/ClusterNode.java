@@ -42,9 +42,12 @@ public final class ClusterNode implements AutoCloseable {
         this.model = model;
     }
 
-    /** Starts a node from configuration layered on reference.conf (see {@code magicpig { ... }} there). */
+    /** Our defaults; loaded explicitly, so that shading cannot reorder them under Pekko's reference.conf. */
+    public static final String DEFAULTS = "magicpig-defaults.conf";
+
+    /** Starts a node from configuration layered on {@value #DEFAULTS} (see {@code magicpig { ... }} there). */
     public static ClusterNode start(Config overrides) throws Exception {
-        Config config = overrides.withFallback(ConfigFactory.load()).resolve();
+        Config config = overrides.withFallback(ConfigFactory.parseResources(DEFAULTS)).withFallback(ConfigFactory.load()).resolve();
         Config mp = config.getConfig("magicpig");
         Set<String> roles = new HashSet<>(mp.getStringList("roles"));
         for (String r : roles) {

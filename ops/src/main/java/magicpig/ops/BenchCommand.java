@@ -27,7 +27,8 @@ final class BenchCommand {
         return switch (args[1]) {
             case "decode" -> decode(args, out, err);
             case "attention" -> attention(args, out, err);
-            default -> throw new UsageException("unknown bench '" + args[1] + "' (expected decode or attention)");
+            case "batching" -> BatchBench.run(args, out, err);
+            default -> throw new UsageException("unknown bench '" + args[1] + "' (expected decode, attention or batching)");
         };
     }
 

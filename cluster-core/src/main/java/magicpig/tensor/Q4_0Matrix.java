@@ -1,9 +1,33 @@
 package magicpig.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
-/** Q4_0 weights. Placeholder until its kernels land. */
+/**
+ * Q4_0 weights: blocks of 32 values, each an f16 scale d then 16 bytes of 4-bit quants; byte j
+ * holds value j in its low nibble and value j + 16 in its high nibble; value = d * (q - 8).
+ * 18 bytes a block, 4.5 bits a value.
+ */
 public final class Q4_0Matrix extends WeightMatrix {
+    static final int BLOCK = 32;
+    static final int BLOCK_BYTES = 18;
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** As many bytes as F has floats. */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+    private static final int N = F.length();
+    /** Vectors of N bytes in a block's 16 bytes of quants. */
+    private static final int PARTS = 16 / N;
+    /** Whether the vector kernel applies (F of 256 or 512 bits); else the scalar one runs. */
+    private static final boolean VECTOR = B.length() == N && 16 % N == 0;
+    private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     public Q4_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
     }
@@ -13,13 +37,109 @@ public final class Q4_0Matrix extends WeightMatrix {
         return GgmlType.Q4_0;
     }
 
+    private static float scale(MemorySegment data, long at) {
+        return Float.float16ToFloat(data.get(SHORT_LE, at));
+    }
+
+    /** The N quant bytes of part p of the block at {@code at}. */
+    private static ByteVector quants(MemorySegment data, long at, int p) {
+        return ByteVector.fromMemorySegment(B, data, at + 2 + (long) p * N, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** q - 8 of low nibbles (values p*N ..) as floats. */
+    private static FloatVector low(ByteVector q) {
+        return (FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** q - 8 of high nibbles (values 16 + p*N ..) as floats. */
+    private static FloatVector high(ByteVector q) {
+        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+    }
+
     @Override
     public float dot(int row, float[] x, int xOff) {
-        throw new UnsupportedOperationException("Q4_0 kernels are not implemented yet");
+        if (!VECTOR) return scalarRow(row, x, xOff, null, 0);
+        MemorySegment data = this.data;
+        long base = row * rowBytes;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            int xi = xOff + b * BLOCK;
+            // acc += d * sum((q - 8) * x) over the block
+            FloatVector sum = FloatVector.zero(F);
+            for (int p = 0; p < PARTS; p++) {
+                ByteVector q = quants(data, at, p);
+                sum = low(q).fma(FloatVector.fromArray(F, x, xi + p * N), sum);
+                sum = high(q).fma(FloatVector.fromArray(F, x, xi + 16 + p * N), sum);
+            }
+            acc = sum.fma(FloatVector.broadcast(F, scale(data, at)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
-        throw new UnsupportedOperationException("Q4_0 kernels are not implemented yet");
+        if (!VECTOR) {
+            scalarRow(row, null, 0, dst, dstOff);
+            return;
+        }
+        MemorySegment data = this.data;
+        long base = row * rowBytes;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            float d = scale(data, at);
+            int o = dstOff + b * BLOCK;
+            for (int p = 0; p < PARTS; p++) {
+                ByteVector q = quants(data, at, p);
+                low(q).mul(d).intoArray(dst, o + p * N);
+                high(q).mul(d).intoArray(dst, o + 16 + p * N);
+            }
+        }
+    }
+
+    /** The layout, one value at a time: returns dot(row, x) when x is given, else writes the row to dst. */
+    float scalarRow(int row, float[] x, int xOff, float[] dst, int dstOff) {
+        long base = row * rowBytes;
+        float sum = 0;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            float d = scale(data, at);
+            for (int j = 0; j < 16; j++) {
+                int q = data.get(ValueLayout.JAVA_BYTE, at + 2 + j) & 0xFF;
+                float lo = d * ((q & 0x0F) - 8), hi = d * ((q >>> 4) - 8);
+                int i = b * BLOCK + j;
+                if (x != null) {
+                    sum += lo * x[xOff + i] + hi * x[xOff + i + 16];
+                } else {
+                    dst[dstOff + i] = lo;
+                    dst[dstOff + i + 16] = hi;
+                }
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * Writes one row (cols a multiple of 32) as Q4_0 blocks. As llama.cpp does, the value of largest
+     * magnitude m maps to quant 0: d = m / -8, q = clamp(round(x / d) + 8, 0, 15).
+     */
+    static void quantizeRow(float[] src, int srcOff, int cols, MemorySegment dst, long dstOff) {
+        for (int b = 0; b < cols / BLOCK; b++) {
+            int o = srcOff + b * BLOCK;
+            long at = dstOff + (long) b * BLOCK_BYTES;
+            float max = 0;
+            for (int j = 0; j < BLOCK; j++) {
+                if (Math.abs(src[o + j]) > Math.abs(max)) max = src[o + j];
+            }
+            short dh = Float.floatToFloat16(max / -8f);
+            float d = Float.float16ToFloat(dh);
+            float id = d != 0 ? 1f / d : 0f;
+            dst.set(SHORT_LE, at, dh);
+            for (int j = 0; j < 16; j++) {
+                int lo = Math.clamp(Math.round(src[o + j] * id) + 8, 0, 15);
+                int hi = Math.clamp(Math.round(src[o + j + 16] * id) + 8, 0, 15);
+                dst.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) (lo | hi << 4));
+            }
+        }
     }
 }

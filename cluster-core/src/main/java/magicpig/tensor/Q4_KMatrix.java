@@ -1,9 +1,44 @@
 package magicpig.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
-/** Q4_K weights. Placeholder until its kernels land. */
+/**
+ * Q4_K weights: super-blocks of 256 values, 144 bytes each (4.5 bits a value), laid out as in
+ * llama.cpp's block_q4_K:
+ *
+ * <pre>
+ *   0: f16 d        super-block scale of the sub-block scales
+ *   2: f16 dmin     super-block scale of the sub-block mins
+ *   4: 12 bytes     eight 6-bit scales sc[j] and eight 6-bit mins m[j], one pair per sub-block of 32
+ *  16: 128 bytes    4-bit quants: bytes 32g .. 32g+31 hold sub-block 2g in their low nibbles and
+ *                   sub-block 2g+1 in their high nibbles (g = 0..3)
+ * </pre>
+ *
+ * value = d * sc[j] * q - dmin * m[j], for the value's sub-block j.
+ */
 public final class Q4_KMatrix extends WeightMatrix {
+    static final int BLOCK = 256;
+    static final int BLOCK_BYTES = 144;
+    private static final int SCALES = 4;
+    private static final int QS = 16;
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** As many bytes as F has floats. */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+    private static final int N = F.length();
+    /** Vectors of N quant bytes in one 32-byte group. */
+    private static final int PARTS = 32 / N;
+    /** Whether the vector kernel applies (F of 256 or 512 bits); else the scalar one runs. */
+    private static final boolean VECTOR = B.length() == N && 32 % N == 0;
+    private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     public Q4_KMatrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
     }
@@ -13,13 +48,187 @@ public final class Q4_KMatrix extends WeightMatrix {
         return GgmlType.Q4_K;
     }
 
+    /**
+     * Sub-block j's 6-bit scale (low byte of the result) and min (next byte), unpacked from the 12
+     * scale bytes s as llama.cpp's get_scale_min_k4 does: for j < 4, sc = s[j] & 63 and
+     * m = s[j+4] & 63; for j >= 4 the low 4 bits come from s[j+4] (scale low nibble, min high
+     * nibble) and the top 2 bits from the spare top bits of s[j-4] (scale) and s[j] (min).
+     */
+    static int scaleMin(MemorySegment data, long block, int j) {
+        long s = block + SCALES;
+        int sc, m;
+        if (j < 4) {
+            sc = data.get(ValueLayout.JAVA_BYTE, s + j) & 63;
+            m = data.get(ValueLayout.JAVA_BYTE, s + j + 4) & 63;
+        } else {
+            int packed = data.get(ValueLayout.JAVA_BYTE, s + j + 4) & 0xFF;
+            sc = (packed & 0x0F) | (((data.get(ValueLayout.JAVA_BYTE, s + j - 4) & 0xFF) >>> 6) << 4);
+            m = (packed >>> 4) | (((data.get(ValueLayout.JAVA_BYTE, s + j) & 0xFF) >>> 6) << 4);
+        }
+        return sc | m << 8;
+    }
+
+    private static ByteVector quants(MemorySegment data, long at) {
+        return ByteVector.fromMemorySegment(B, data, at, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Low nibbles of q as floats. */
+    private static FloatVector low(ByteVector q) {
+        return (FloatVector) q.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** High nibbles of q as floats. */
+    private static FloatVector high(ByteVector q) {
+        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+    }
+
     @Override
     public float dot(int row, float[] x, int xOff) {
-        throw new UnsupportedOperationException("Q4_K kernels are not implemented yet");
+        if (!VECTOR) return scalarRow(row, x, xOff, null, 0);
+        MemorySegment data = this.data;
+        long base = row * rowBytes;
+        FloatVector accLo = FloatVector.zero(F), accHi = accLo;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(SHORT_LE, block));
+            float dmin = Float.float16ToFloat(data.get(SHORT_LE, block + 2));
+            for (int g = 0; g < 4; g++) {
+                int lo = scaleMin(data, block, 2 * g), hi = scaleMin(data, block, 2 * g + 1);
+                // value = q * (d * sc) + (-dmin * m), per sub-block
+                FloatVector scaleLo = FloatVector.broadcast(F, d * (lo & 0xFF)), minLo = FloatVector.broadcast(F, -dmin * (lo >>> 8));
+                FloatVector scaleHi = FloatVector.broadcast(F, d * (hi & 0xFF)), minHi = FloatVector.broadcast(F, -dmin * (hi >>> 8));
+                int xi = xOff + b * BLOCK + 64 * g;
+                for (int p = 0; p < PARTS; p++) {
+                    ByteVector q = quants(data, block + QS + 32 * g + (long) p * N);
+                    accLo = low(q).fma(scaleLo, minLo).fma(FloatVector.fromArray(F, x, xi + p * N), accLo);
+                    accHi = high(q).fma(scaleHi, minHi).fma(FloatVector.fromArray(F, x, xi + 32 + p * N), accHi);
+                }
+            }
+        }
+        return accLo.add(accHi).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
-        throw new UnsupportedOperationException("Q4_K kernels are not implemented yet");
+        if (!VECTOR) {
+            scalarRow(row, null, 0, dst, dstOff);
+            return;
+        }
+        MemorySegment data = this.data;
+        long base = row * rowBytes;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(SHORT_LE, block));
+            float dmin = Float.float16ToFloat(data.get(SHORT_LE, block + 2));
+            for (int g = 0; g < 4; g++) {
+                int lo = scaleMin(data, block, 2 * g), hi = scaleMin(data, block, 2 * g + 1);
+                float scaleLo = d * (lo & 0xFF), minLo = -dmin * (lo >>> 8);
+                float scaleHi = d * (hi & 0xFF), minHi = -dmin * (hi >>> 8);
+                int o = dstOff + b * BLOCK + 64 * g;
+                for (int p = 0; p < PARTS; p++) {
+                    ByteVector q = quants(data, block + QS + 32 * g + (long) p * N);
+                    low(q).fma(scaleLo, minLo).intoArray(dst, o + p * N);
+                    high(q).fma(scaleHi, minHi).intoArray(dst, o + 32 + p * N);
+                }
+            }
+        }
+    }
+
+    /** The layout, one value at a time: returns dot(row, x) when x is given, else writes the row to dst. */
+    float scalarRow(int row, float[] x, int xOff, float[] dst, int dstOff) {
+        long base = row * rowBytes;
+        float sum = 0;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(SHORT_LE, block));
+            float dmin = Float.float16ToFloat(data.get(SHORT_LE, block + 2));
+            for (int g = 0; g < 4; g++) {
+                int lo = scaleMin(data, block, 2 * g), hi = scaleMin(data, block, 2 * g + 1);
+                for (int l = 0; l < 32; l++) {
+                    int q = data.get(ValueLayout.JAVA_BYTE, block + QS + 32 * g + l) & 0xFF;
+                    float vLo = d * (lo & 0xFF) * (q & 0x0F) - dmin * (lo >>> 8);
+                    float vHi = d * (hi & 0xFF) * (q >>> 4) - dmin * (hi >>> 8);
+                    int i = b * BLOCK + 64 * g + l;
+                    if (x != null) {
+                        sum += vLo * x[xOff + i] + vHi * x[xOff + i + 32];
+                    } else {
+                        dst[dstOff + i] = vLo;
+                        dst[dstOff + i + 32] = vHi;
+                    }
+                }
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * Writes one row (cols a multiple of 256) as Q4_K super-blocks. Simple, not error-minimizing:
+     * sub-block j of 32 values spans [lo, hi] with lo = min(min(x), 0); its min m[j] * dmin is
+     * -lo rounded up to a multiple of dmin, and its scale sc[j] * d is the step that reaches hi
+     * from there in 15, rounded up to a multiple of d (d, dmin themselves rounded up to halves so
+     * sc, m fit 6 bits). No quant is clamped, so the error is at most half a step, about
+     * (hi - lo) / 30.
+     */
+    static void quantizeRow(float[] src, int srcOff, int cols, MemorySegment dst, long dstOff) {
+        float[] hi = new float[8], offset = new float[8];
+        int[] sc = new int[8], m = new int[8];
+        byte[] packed = new byte[12];
+        for (int b = 0; b < cols / BLOCK; b++) {
+            int o = srcOff + b * BLOCK;
+            long block = dstOff + (long) b * BLOCK_BYTES;
+            float maxMin = 0;
+            for (int j = 0; j < 8; j++) {
+                float lo = 0;
+                hi[j] = -Float.MAX_VALUE;
+                for (int l = 0; l < 32; l++) {
+                    lo = Math.min(lo, src[o + 32 * j + l]);
+                    hi[j] = Math.max(hi[j], src[o + 32 * j + l]);
+                }
+                offset[j] = -lo;
+                maxMin = Math.max(maxMin, -lo);
+            }
+            short dminh = HalfFloat.halfAtLeast(maxMin / 63);
+            float dmin = Float.float16ToFloat(dminh);
+            float maxStep = 0;
+            for (int j = 0; j < 8; j++) {
+                m[j] = dmin > 0 ? Math.min(63, (int) Math.ceil(offset[j] / dmin)) : 0;
+                offset[j] = dmin * m[j];
+                hi[j] = Math.max(0, hi[j] + offset[j]) / 15; // now: the step this sub-block needs
+                maxStep = Math.max(maxStep, hi[j]);
+            }
+            short dh = HalfFloat.halfAtLeast(maxStep / 63);
+            float d = Float.float16ToFloat(dh);
+            for (int j = 0; j < 8; j++) sc[j] = d > 0 ? Math.min(63, (int) Math.ceil(hi[j] / d)) : 0;
+            dst.set(SHORT_LE, block, dh);
+            dst.set(SHORT_LE, block + 2, dminh);
+            // The inverse of scaleMin: 6 bits each in bytes 0-7 for j < 4; for j >= 4, the low
+            // 4 bits in byte j+4 (scale low nibble, min high nibble), the top 2 bits in the spare
+            // top bits of byte j-4 (scale) and byte j (min).
+            java.util.Arrays.fill(packed, (byte) 0);
+            for (int j = 0; j < 8; j++) {
+                if (j < 4) {
+                    packed[j] |= (byte) sc[j];
+                    packed[j + 4] |= (byte) m[j];
+                } else {
+                    packed[j + 4] = (byte) ((sc[j] & 0x0F) | (m[j] & 0x0F) << 4);
+                    packed[j - 4] |= (byte) ((sc[j] >>> 4) << 6);
+                    packed[j] |= (byte) ((m[j] >>> 4) << 6);
+                }
+            }
+            MemorySegment.copy(packed, 0, dst, ValueLayout.JAVA_BYTE, block + SCALES, 12);
+            for (int g = 0; g < 4; g++) {
+                int lo = 2 * g, hiSub = 2 * g + 1;
+                for (int l = 0; l < 32; l++) {
+                    int qLo = quant4(src[o + 64 * g + l], d * sc[lo], dmin * m[lo]);
+                    int qHi = quant4(src[o + 64 * g + 32 + l], d * sc[hiSub], dmin * m[hiSub]);
+                    dst.set(ValueLayout.JAVA_BYTE, block + QS + 32 * g + l, (byte) (qLo | qHi << 4));
+                }
+            }
+        }
+    }
+
+    /** q in 0..15 with q * step - offset closest to v. */
+    private static int quant4(float v, float step, float offset) {
+        return step > 0 ? Math.clamp(Math.round((v + offset) / step), 0, 15) : 0;
     }
 }

@@ -1,9 +1,35 @@
 package magicpig.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
-/** Q8_0 weights. Placeholder until its kernels land. */
+/**
+ * Q8_0 weights: blocks of 32 values, each block an f16 scale d then 32 int8 q; value = d * q.
+ * 34 bytes a block, 8.5 bits a value.
+ *
+ * <p>The dot product sums {@code q * x} over a block in f32 lanes and applies the block's scale
+ * once, to that partial sum: {@code acc += d * sum(q * x)}.
+ */
 public final class Q8_0Matrix extends WeightMatrix {
+    static final int BLOCK = 32;
+    static final int BLOCK_BYTES = 34;
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** As many bytes as F has floats: a quarter of its bits. */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+    private static final int N = F.length();
+    /** Vectors of N values in one block. */
+    private static final int PARTS = BLOCK / N;
+    /** Whether the vector kernel applies: F of 256 or 512 bits (AVX2, AVX-512), so a block is whole vectors of bytes. */
+    private static final boolean VECTOR = B.length() == N && BLOCK % N == 0;
+    private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
     }
@@ -13,13 +39,95 @@ public final class Q8_0Matrix extends WeightMatrix {
         return GgmlType.Q8_0;
     }
 
+    /** sum(q[j] * x[xi + j]) over the 32 quants of the block at byte offset {@code at}, as lanes. */
+    private static FloatVector blockDot(MemorySegment data, long at, float[] x, int xi) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int p = 0; p < PARTS; p++) {
+            ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + (long) p * N, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, 0);
+            sum = w.fma(FloatVector.fromArray(F, x, xi + p * N), sum);
+        }
+        return sum;
+    }
+
+    private static float scale(MemorySegment data, long at) {
+        return Float.float16ToFloat(data.get(SHORT_LE, at));
+    }
+
     @Override
     public float dot(int row, float[] x, int xOff) {
-        throw new UnsupportedOperationException("Q8_0 kernels are not implemented yet");
+        if (!VECTOR) return scalarRow(row, x, xOff, null, 0);
+        MemorySegment data = this.data;
+        long base = row * rowBytes;
+        int blocks = cols / BLOCK;
+        // Two accumulators over alternate blocks keep two FMA chains in flight.
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        int b = 0;
+        for (; b + 1 < blocks; b += 2) {
+            long at = base + (long) b * BLOCK_BYTES;
+            int xi = xOff + b * BLOCK;
+            acc0 = blockDot(data, at, x, xi).fma(FloatVector.broadcast(F, scale(data, at)), acc0);
+            acc1 = blockDot(data, at + BLOCK_BYTES, x, xi + BLOCK).fma(FloatVector.broadcast(F, scale(data, at + BLOCK_BYTES)), acc1);
+        }
+        if (b < blocks) {
+            long at = base + (long) b * BLOCK_BYTES;
+            acc0 = blockDot(data, at, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, scale(data, at)), acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
-        throw new UnsupportedOperationException("Q8_0 kernels are not implemented yet");
+        if (!VECTOR) {
+            scalarRow(row, null, 0, dst, dstOff);
+            return;
+        }
+        MemorySegment data = this.data;
+        long base = row * rowBytes;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            FloatVector d = FloatVector.broadcast(F, scale(data, at));
+            int o = dstOff + b * BLOCK;
+            for (int p = 0; p < PARTS; p++) {
+                ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + (long) p * N, ByteOrder.LITTLE_ENDIAN);
+                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, o + p * N);
+            }
+        }
+    }
+
+    /** The layout, one value at a time: returns dot(row, x) when x is given, else writes the row to dst. */
+    float scalarRow(int row, float[] x, int xOff, float[] dst, int dstOff) {
+        long base = row * rowBytes;
+        float sum = 0;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            float d = scale(data, at);
+            for (int j = 0; j < BLOCK; j++) {
+                float v = d * data.get(ValueLayout.JAVA_BYTE, at + 2 + j);
+                if (x != null) sum += v * x[xOff + b * BLOCK + j];
+                else dst[dstOff + b * BLOCK + j] = v;
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * Writes one row of cols values (a multiple of 32) as Q8_0 blocks: d = max|x| / 127 (rounded
+     * up to a half, so no quant leaves -127..127), q = round(x / d).
+     */
+    static void quantizeRow(float[] src, int srcOff, int cols, MemorySegment dst, long dstOff) {
+        for (int b = 0; b < cols / BLOCK; b++) {
+            int o = srcOff + b * BLOCK;
+            long at = dstOff + (long) b * BLOCK_BYTES;
+            float amax = 0;
+            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(src[o + j]));
+            short dh = HalfFloat.halfAtLeast(amax / 127);
+            float d = Float.float16ToFloat(dh);
+            float id = d != 0 ? 1 / d : 0;
+            dst.set(SHORT_LE, at, dh);
+            for (int j = 0; j < BLOCK; j++) {
+                dst.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) Math.clamp(Math.round(src[o + j] * id), -127, 127));
+            }
+        }
     }
 }

@@ -1,0 +1,109 @@
+package magicpig.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Memory bandwidth of the decode kernels (not a test): matvec over a [rows x cols] matrix of each
+ * type named, against a plain vector sum over an off-heap f32 array of the same byte size (the
+ * roofline). Run from the project root after {@code ./mvnw -q -pl cluster-core test-compile}:
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -cp cluster-core/target/classes:cluster-core/target/test-classes \
+ *     magicpig.tensor.KernelBandwidth 2048 8192 F16,Q8_0
+ * </pre>
+ *
+ * Threads: {@code -Dmagicpig.threads=N} (default: all processors).
+ */
+public final class KernelBandwidth {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    public static void main(String[] args) {
+        int rows = args.length > 0 ? Integer.parseInt(args[0]) : 2048;
+        int cols = args.length > 1 ? Integer.parseInt(args[1]) : 8192;
+        String[] types = (args.length > 2 ? args[2] : "F16,Q8_0").split(",");
+        double seconds = args.length > 3 ? Double.parseDouble(args[3]) : 3;
+        System.out.printf("threads %d, species %s, matrix %d x %d%n", Parallel.threads(), F, rows, cols);
+        try (Arena arena = Arena.ofShared()) {
+            for (String name : types) {
+                GgmlType type = GgmlType.parse(name.trim());
+                MemorySegment data = arena.allocate(type.bytes(rows, cols), 64);
+                fill(type, data, rows, cols);
+                WeightMatrix w = WeightMatrix.of(type, data, rows, cols);
+                float[] x = new float[cols];
+                float[] y = new float[rows];
+                Random rnd = new Random(1);
+                for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
+                double matvec = measure(seconds, w.byteSize(), () -> w.matvec(x, 0, y, 0));
+                MemorySegment same = arena.allocate(w.byteSize(), 64);
+                same.fill((byte) 1);
+                double sum = measure(seconds, same.byteSize(), () -> sumAll(same));
+                System.out.printf("%-5s %8.1f MiB  matvec %6.2f GB/s   vector sum %6.2f GB/s   ratio %5.1f%%%n",
+                        type, w.byteSize() / 1048576.0, matvec, sum, 100 * matvec / sum);
+            }
+        }
+    }
+
+    /** Runs body for about {@code seconds} after a warm-up; returns bytes/s of the best second-long round. */
+    private static double measure(double seconds, long bytes, Runnable body) {
+        long warmEnd = System.nanoTime() + 1_000_000_000L;
+        while (System.nanoTime() < warmEnd) body.run();
+        double best = 0;
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        while (System.nanoTime() < end) {
+            long t0 = System.nanoTime();
+            int n = 0;
+            long t;
+            do {
+                body.run();
+                n++;
+                t = System.nanoTime();
+            } while (t - t0 < 250_000_000L);
+            best = Math.max(best, (double) bytes * n / (t - t0));
+        }
+        return best;
+    }
+
+    private static volatile float sink;
+
+    /** Sums every float of the segment, split over the threads: the memory roofline. */
+    private static void sumAll(MemorySegment s) {
+        long floats = s.byteSize() / 4;
+        int chunks = (int) (floats / 4096);
+        float[] partial = new float[chunks];
+        Parallel.forRange(chunks, 16, (start, end) -> {
+            for (int c = start; c < end; c++) {
+                long at = 4L * 4096 * c;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int i = 0; i < 4096; i += 4 * F.length()) {
+                    long o = at + 4L * i;
+                    a0 = a0.add(FloatVector.fromMemorySegment(F, s, o, ByteOrder.LITTLE_ENDIAN));
+                    a1 = a1.add(FloatVector.fromMemorySegment(F, s, o + 4L * F.length(), ByteOrder.LITTLE_ENDIAN));
+                    a2 = a2.add(FloatVector.fromMemorySegment(F, s, o + 8L * F.length(), ByteOrder.LITTLE_ENDIAN));
+                    a3 = a3.add(FloatVector.fromMemorySegment(F, s, o + 12L * F.length(), ByteOrder.LITTLE_ENDIAN));
+                }
+                partial[c] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+            }
+        });
+        sink = partial[0];
+    }
+
+    /** Weights of a realistic spread (gaussian, sigma 0.02), in the type's layout. */
+    private static void fill(GgmlType type, MemorySegment data, int rows, int cols) {
+        Parallel.forRange(rows, 1, (start, end) -> {
+            Random rnd = new Random(start);
+            float[] row = new float[cols];
+            for (int r = start; r < end; r++) {
+                for (int i = 0; i < cols; i++) row[i] = (float) (0.02 * rnd.nextGaussian());
+                Quantizer.quantizeRow(type, row, 0, cols, data, r * type.rowBytes(cols));
+            }
+        });
+    }
+
+    private KernelBandwidth() {}
+}

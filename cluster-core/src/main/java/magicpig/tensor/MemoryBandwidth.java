@@ -20,7 +20,7 @@ public final class MemoryBandwidth {
     /** Bytes per second read; {@code bytes} should be several times the last-level cache. */
     public static double measureRead(long bytes, int passes) {
         long floats = bytes / 4 / 1024 * 1024;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment seg = arena.allocate(floats * 4, 64);
             seg.fill((byte) 1);
             int chunks = (int) (floats / (1 << 16));

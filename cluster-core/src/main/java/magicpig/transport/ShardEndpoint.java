@@ -175,16 +175,19 @@ public final class ShardEndpoint implements Agent, AutoCloseable {
 
     private void onMessage(DirectBuffer buffer, int offset, int length, Header header) {
         counters.received(length);
-        Peer peer = null;
+        // Every message has its correlation id at offset 8; read it before validation to quote it in an error.
         long correlationId = length >= 16 ? buffer.getLong(offset + 8, MessageHeader.BYTE_ORDER) : 0;
+        Peer peer = peer(header.sessionId());
+        if (peer != null && !peer.helloAnswered) {
+            peer = null;
+        }
         try {
             int type = MessageHeader.type(buffer, offset, length);
             if (type == MessageType.HELLO) {
                 onHello(buffer, offset, length, header.sessionId());
                 return;
             }
-            peer = peer(header.sessionId());
-            if (peer == null || !peer.helloAnswered) {
+            if (peer == null) {
                 // Nobody to answer: a sender must say Hello first, and Aeron keeps a session in order.
                 counters.increment(TransportCounters.MALFORMED);
                 return;

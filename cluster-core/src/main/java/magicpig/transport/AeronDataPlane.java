@@ -78,7 +78,10 @@ public final class AeronDataPlane implements AutoCloseable {
             .sharedNetworkIdleStrategy(settings.driverIdle().newIdleStrategy())
             .sharedIdleStrategy(settings.driverIdle().newIdleStrategy());
         if (settings.mtuLength() != 0) {
-            context.mtuLength(settings.mtuLength()).ipcMtuLength(settings.mtuLength());
+            context.mtuLength(settings.mtuLength());
+        }
+        if (settings.ipcMtuLength() != 0) {
+            context.ipcMtuLength(settings.ipcMtuLength());
         }
         MediaDriver driver;
         try {

@@ -12,9 +12,12 @@ import java.time.Duration;
  * @param termLength         bytes per term of each publication of an embedded driver (power of two,
  *                           64 KiB..1 GiB); a message may be up to termLength / 8, and each
  *                           publication maps 3 terms. 4 MiB allows 512 KiB messages
- * @param mtuLength          bytes per frame of an embedded driver, UDP and IPC alike (multiple of
- *                           32, 4 KiB..64 KiB); 0 keeps Aeron's 1,408 (no IP fragmentation on a 1,500
- *                           byte Ethernet MTU)
+ * @param mtuLength          bytes per UDP frame of an embedded driver (multiple of 32, 4 KiB..65,504);
+ *                           0 keeps Aeron's 1,408, which avoids IP fragmentation on a 1,500-byte
+ *                           Ethernet MTU. Raise it only on networks with jumbo frames (or loopback)
+ * @param ipcMtuLength       bytes per IPC frame of an embedded driver; the default 65,504 (the most
+ *                           Aeron allows) puts a whole query or reply in one frame, so the receiver
+ *                           reads it in place instead of reassembling ~20 fragments; 0 keeps 1,408
  * @param driverThreading    threading of an embedded driver; SHARED is one thread for conductor,
  *                           sender and receiver (right for small hosts)
  * @param driverIdle         how the embedded driver's threads wait
@@ -32,6 +35,7 @@ public record DataPlaneSettings(
     String aeronDirectoryName,
     int termLength,
     int mtuLength,
+    int ipcMtuLength,
     ThreadingMode driverThreading,
     IdlePolicy driverIdle,
     IdlePolicy shardIdle,
@@ -46,67 +50,84 @@ public record DataPlaneSettings(
         if (termLength < 64 * 1024 || termLength > 1 << 30 || Integer.bitCount(termLength) != 1) {
             throw new IllegalArgumentException("termLength must be a power of two in [64 KiB, 1 GiB]: " + termLength);
         }
-        if (mtuLength != 0 && (mtuLength < 4096 || mtuLength > 65_504 || mtuLength % 32 != 0)) {
-            throw new IllegalArgumentException("mtuLength must be 0 or a multiple of 32 in [4096, 65504]: " + mtuLength);
-        }
+        checkMtu("mtuLength", mtuLength);
+        checkMtu("ipcMtuLength", ipcMtuLength);
         if (chunkPayloadBytes < 0 || maxTransferBytes < 1) {
             throw new IllegalArgumentException("chunkPayloadBytes >= 0 and maxTransferBytes >= 1 required");
         }
     }
 
+    private static void checkMtu(String name, int value) {
+        if (value != 0 && (value < 4096 || value > 65_504 || value % 32 != 0)) {
+            throw new IllegalArgumentException(name + " must be 0 or a multiple of 32 in [4096, 65504]: " + value);
+        }
+    }
+
     public static DataPlaneSettings defaults() {
-        return new DataPlaneSettings(null, 4 << 20, 0, ThreadingMode.SHARED, IdlePolicy.BACKOFF, IdlePolicy.BACKOFF,
-            IdlePolicy.BACKOFF, Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(2), 0, 1 << 30);
+        return new DataPlaneSettings(null, 4 << 20, 0, 65_504, ThreadingMode.SHARED, IdlePolicy.BACKOFF,
+            IdlePolicy.BACKOFF, IdlePolicy.BACKOFF, Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(2),
+            0, 1 << 30);
     }
 
     public DataPlaneSettings withAeronDirectoryName(String value) {
-        return new DataPlaneSettings(value, termLength, mtuLength, driverThreading, driverIdle, shardIdle, workerIdle,
-            connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes, maxTransferBytes);
+        return new DataPlaneSettings(value, termLength, mtuLength, ipcMtuLength, driverThreading, driverIdle,
+            shardIdle, workerIdle, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes, maxTransferBytes);
     }
 
     public DataPlaneSettings withTermLength(int value) {
-        return new DataPlaneSettings(aeronDirectoryName, value, mtuLength, driverThreading, driverIdle, shardIdle,
-            workerIdle, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes, maxTransferBytes);
+        return new DataPlaneSettings(aeronDirectoryName, value, mtuLength, ipcMtuLength, driverThreading,
+            driverIdle, shardIdle, workerIdle, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes,
+            maxTransferBytes);
     }
 
     public DataPlaneSettings withMtuLength(int value) {
-        return new DataPlaneSettings(aeronDirectoryName, termLength, value, driverThreading, driverIdle, shardIdle,
-            workerIdle, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes, maxTransferBytes);
+        return new DataPlaneSettings(aeronDirectoryName, termLength, value, ipcMtuLength, driverThreading,
+            driverIdle, shardIdle, workerIdle, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes,
+            maxTransferBytes);
+    }
+
+    public DataPlaneSettings withIpcMtuLength(int value) {
+        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, value, driverThreading, driverIdle,
+            shardIdle, workerIdle, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes, maxTransferBytes);
     }
 
     public DataPlaneSettings withDriverThreading(ThreadingMode value) {
-        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, value, driverIdle, shardIdle,
-            workerIdle, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes, maxTransferBytes);
+        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, ipcMtuLength, value, driverIdle,
+            shardIdle, workerIdle, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes, maxTransferBytes);
+    }
+
+    public DataPlaneSettings withConnectTimeout(Duration value) {
+        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, ipcMtuLength, driverThreading,
+            driverIdle, shardIdle, workerIdle, value, offerTimeout, replyTimeout, chunkPayloadBytes,
+            maxTransferBytes);
+    }
+
+    public DataPlaneSettings withOfferTimeout(Duration value) {
+        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, ipcMtuLength, driverThreading,
+            driverIdle, shardIdle, workerIdle, connectTimeout, value, replyTimeout, chunkPayloadBytes,
+            maxTransferBytes);
+    }
+
+    public DataPlaneSettings withReplyTimeout(Duration value) {
+        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, ipcMtuLength, driverThreading,
+            driverIdle, shardIdle, workerIdle, connectTimeout, offerTimeout, value, chunkPayloadBytes,
+            maxTransferBytes);
+    }
+
+    public DataPlaneSettings withChunkPayloadBytes(int value) {
+        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, ipcMtuLength, driverThreading,
+            driverIdle, shardIdle, workerIdle, connectTimeout, offerTimeout, replyTimeout, value, maxTransferBytes);
+    }
+
+    public DataPlaneSettings withMaxTransferBytes(int value) {
+        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, ipcMtuLength, driverThreading,
+            driverIdle, shardIdle, workerIdle, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes,
+            value);
     }
 
     /** Sets the idle policy of the driver, the shards and the worker at once. */
     public DataPlaneSettings withIdle(IdlePolicy value) {
-        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, driverThreading, value, value, value,
-            connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes, maxTransferBytes);
-    }
-
-    public DataPlaneSettings withConnectTimeout(Duration value) {
-        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, driverThreading, driverIdle, shardIdle,
-            workerIdle, value, offerTimeout, replyTimeout, chunkPayloadBytes, maxTransferBytes);
-    }
-
-    public DataPlaneSettings withOfferTimeout(Duration value) {
-        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, driverThreading, driverIdle, shardIdle,
-            workerIdle, connectTimeout, value, replyTimeout, chunkPayloadBytes, maxTransferBytes);
-    }
-
-    public DataPlaneSettings withReplyTimeout(Duration value) {
-        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, driverThreading, driverIdle, shardIdle,
-            workerIdle, connectTimeout, offerTimeout, value, chunkPayloadBytes, maxTransferBytes);
-    }
-
-    public DataPlaneSettings withChunkPayloadBytes(int value) {
-        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, driverThreading, driverIdle, shardIdle,
-            workerIdle, connectTimeout, offerTimeout, replyTimeout, value, maxTransferBytes);
-    }
-
-    public DataPlaneSettings withMaxTransferBytes(int value) {
-        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, driverThreading, driverIdle, shardIdle,
-            workerIdle, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes, value);
+        return new DataPlaneSettings(aeronDirectoryName, termLength, mtuLength, ipcMtuLength, driverThreading,
+            value, value, value, connectTimeout, offerTimeout, replyTimeout, chunkPayloadBytes, maxTransferBytes);
     }
 }

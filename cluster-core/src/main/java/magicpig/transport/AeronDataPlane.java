@@ -77,11 +77,13 @@ public final class AeronDataPlane implements AutoCloseable {
             .receiverIdleStrategy(settings.driverIdle().newIdleStrategy())
             .sharedNetworkIdleStrategy(settings.driverIdle().newIdleStrategy())
             .sharedIdleStrategy(settings.driverIdle().newIdleStrategy());
+        // Aeron refuses a frame larger than a message may be (term length / 8).
+        int maxMessage = settings.termLength() / 8;
         if (settings.mtuLength() != 0) {
-            context.mtuLength(settings.mtuLength());
+            context.mtuLength(Math.min(settings.mtuLength(), maxMessage));
         }
         if (settings.ipcMtuLength() != 0) {
-            context.ipcMtuLength(settings.ipcMtuLength());
+            context.ipcMtuLength(Math.min(settings.ipcMtuLength(), maxMessage));
         }
         MediaDriver driver;
         try {

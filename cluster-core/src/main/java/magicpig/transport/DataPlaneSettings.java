@@ -17,7 +17,8 @@ import java.time.Duration;
  *                           Ethernet MTU. Raise it only on networks with jumbo frames (or loopback)
  * @param ipcMtuLength       bytes per IPC frame of an embedded driver; the default 65,504 (the most
  *                           Aeron allows) puts a whole query or reply in one frame, so the receiver
- *                           reads it in place instead of reassembling ~20 fragments; 0 keeps 1,408
+ *                           reads it in place instead of reassembling ~20 fragments; 0 keeps 1,408.
+ *                           Both MTUs are capped at termLength / 8, as Aeron requires
  * @param driverThreading    threading of an embedded driver; SHARED is one thread for conductor,
  *                           sender and receiver (right for small hosts)
  * @param driverIdle         how the embedded driver's threads wait

@@ -96,6 +96,27 @@ class DataPlaneRoundTripTest {
     }
 
     @Test
+    void aShardForgetsAWorkerThatClosedAndServesOneThatComesBack() throws Exception {
+        plane = AeronDataPlane.launchEmbedded(settings());
+        ShardEndpoint shard = plane.newShard("s", "aeron:ipc", 10, new CheckableShard());
+        plane.start(shard);
+        for (int round = 0; round < 2; round++) {
+            WorkerEndpoint worker = plane.newWorker("w" + round, "aeron:ipc", 20 + round);
+            ShardLink link = worker.connect("aeron:ipc", 10);
+            assertEquals(1, shard.connectedWorkers());
+            var sent = new SentQuery(round, 2, 8, 4, 0);
+            worker.send(link, sent.encode(worker, 3));
+            assertEquals(1, worker.awaitReplies((s, reply) -> sent.check(reply, 3, -1)));
+            worker.close();
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (shard.connectedWorkers() != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(0, shard.connectedWorkers(), "the departed worker is dropped");
+        }
+    }
+
+    @Test
     void aHandlerThatThrowsComesBackAsAShardErrorNamingTheShard() {
         plane = AeronDataPlane.launchEmbedded(settings());
         plane.start(plane.newShard("broken", "aeron:ipc", 10, (query, reply) -> {

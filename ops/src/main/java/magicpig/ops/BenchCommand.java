@@ -28,7 +28,8 @@ final class BenchCommand {
             case "decode" -> decode(args, out, err);
             case "attention" -> attention(args, out, err);
             case "batching" -> BatchBench.run(args, out, err);
-            default -> throw new UsageException("unknown bench '" + args[1] + "' (expected decode, attention or batching)");
+            case "dataplane" -> magicpig.transport.DataPlaneBench.run(args, out, err);
+            default -> throw new UsageException("unknown bench '" + args[1] + "' (expected decode, attention, batching or dataplane)");
         };
     }
 

@@ -28,6 +28,7 @@ public final class Main {
               bench decode --model PATH|synthetic:NAME [--dtype TYPE] [--context N,...] [--tokens N]
               bench attention [--context N,...] [--heads H] [--kv-heads H] [--head-dim D] [--lsh-k K] [--lsh-l L]
               bench batching [--model M] [--dtype T] [--sequences 8] [--tokens 16]
+              bench dataplane [--window W] [--mtu BYTES]   worker<->shard round trip over Aeron IPC and UDP
               eval attention [--out DIR] [...]
 
             --max-tokens N: decode steps after the prompt, as llama2.c's run.c counts them (-n 100 there

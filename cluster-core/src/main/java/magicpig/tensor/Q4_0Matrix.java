@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -21,6 +22,7 @@ public final class Q4_0Matrix extends WeightMatrix {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** As many bytes as F has floats. */
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final int N = F.length();
     /** Vectors of N bytes in a block's 16 bytes of quants. */
     private static final int PARTS = 16 / N;
@@ -41,40 +43,45 @@ public final class Q4_0Matrix extends WeightMatrix {
         return Float.float16ToFloat(data.get(SHORT_LE, at));
     }
 
-    /** The N quant bytes of part p of the block at {@code at}. */
-    private static ByteVector quants(MemorySegment data, long at, int p) {
-        return ByteVector.fromMemorySegment(B, data, at + 2 + (long) p * N, ByteOrder.LITTLE_ENDIAN);
-    }
-
-    /** q - 8 of low nibbles (values p*N ..) as floats. */
-    private static FloatVector low(ByteVector q) {
-        return (FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    /** q - 8 of high nibbles (values 16 + p*N ..) as floats. */
-    private static FloatVector high(ByteVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-    }
+    // The loops below spell every vector step out rather than calling small helpers: C2 stops
+    // inlining ordinary calls once a method has inlined a lot of Vector API code, and a helper
+    // left as a call boxes its vectors, which is many times slower. Nibbles are split after
+    // widening to int lanes: the Vector API's byte shifts are not intrinsified on x86.
 
     @Override
     public float dot(int row, float[] x, int xOff) {
         if (!VECTOR) return scalarRow(row, x, xOff, null, 0);
         MemorySegment data = this.data;
         long base = row * rowBytes;
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < cols / BLOCK; b++) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        int blocks = cols / BLOCK;
+        // Two blocks an iteration into two accumulators; each adds d * sum((q - 8) * x) over its block.
+        for (int b = 0; b < blocks; b += 2) {
             long at = base + (long) b * BLOCK_BYTES;
             int xi = xOff + b * BLOCK;
-            // acc += d * sum((q - 8) * x) over the block
             FloatVector sum = FloatVector.zero(F);
             for (int p = 0; p < PARTS; p++) {
-                ByteVector q = quants(data, at, p);
-                sum = low(q).fma(FloatVector.fromArray(F, x, xi + p * N), sum);
-                sum = high(q).fma(FloatVector.fromArray(F, x, xi + 16 + p * N), sum);
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + (long) p * N, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector lo = (FloatVector) q.and(0x0F).sub(8).convertShape(VectorOperators.I2F, F, 0); // values p*N ..
+                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0); // values 16 + p*N ..
+                sum = lo.fma(FloatVector.fromArray(F, x, xi + p * N), sum);
+                sum = hi.fma(FloatVector.fromArray(F, x, xi + 16 + p * N), sum);
             }
-            acc = sum.fma(FloatVector.broadcast(F, scale(data, at)), acc);
+            acc0 = sum.fma(FloatVector.broadcast(F, scale(data, at)), acc0);
+            if (b + 1 == blocks) break;
+            at += BLOCK_BYTES;
+            xi += BLOCK;
+            sum = FloatVector.zero(F);
+            for (int p = 0; p < PARTS; p++) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + (long) p * N, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector lo = (FloatVector) q.and(0x0F).sub(8).convertShape(VectorOperators.I2F, F, 0);
+                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0);
+                sum = lo.fma(FloatVector.fromArray(F, x, xi + p * N), sum);
+                sum = hi.fma(FloatVector.fromArray(F, x, xi + 16 + p * N), sum);
+            }
+            acc1 = sum.fma(FloatVector.broadcast(F, scale(data, at)), acc1);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -87,12 +94,12 @@ public final class Q4_0Matrix extends WeightMatrix {
         long base = row * rowBytes;
         for (int b = 0; b < cols / BLOCK; b++) {
             long at = base + (long) b * BLOCK_BYTES;
-            float d = scale(data, at);
+            FloatVector d = FloatVector.broadcast(F, scale(data, at));
             int o = dstOff + b * BLOCK;
             for (int p = 0; p < PARTS; p++) {
-                ByteVector q = quants(data, at, p);
-                low(q).mul(d).intoArray(dst, o + p * N);
-                high(q).mul(d).intoArray(dst, o + 16 + p * N);
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + (long) p * N, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                ((FloatVector) q.and(0x0F).sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d).intoArray(dst, o + p * N);
+                ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d).intoArray(dst, o + 16 + p * N);
             }
         }
     }

@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -32,12 +33,15 @@ public final class Q4_KMatrix extends WeightMatrix {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** As many bytes as F has floats. */
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final int N = F.length();
     /** Vectors of N quant bytes in one 32-byte group. */
     private static final int PARTS = 32 / N;
     /** Whether the vector kernel applies (F of 256 or 512 bits); else the scalar one runs. */
     private static final boolean VECTOR = B.length() == N && 32 % N == 0;
     private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q4_KMatrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
@@ -50,37 +54,27 @@ public final class Q4_KMatrix extends WeightMatrix {
 
     /**
      * Sub-block j's 6-bit scale (low byte of the result) and min (next byte), unpacked from the 12
-     * scale bytes s as llama.cpp's get_scale_min_k4 does: for j < 4, sc = s[j] & 63 and
-     * m = s[j+4] & 63; for j >= 4 the low 4 bits come from s[j+4] (scale low nibble, min high
-     * nibble) and the top 2 bits from the spare top bits of s[j-4] (scale) and s[j] (min).
+     * scale bytes s (bytes 0-7 in lo8, 8-11 in hi4) as llama.cpp's get_scale_min_k4 does: for
+     * j < 4, sc = s[j] & 63 and m = s[j+4] & 63; for j >= 4 the low 4 bits come from s[j+4]
+     * (scale in its low nibble, min in its high one) and the top 2 bits from the spare top bits of
+     * s[j-4] (scale) and s[j] (min).
      */
-    static int scaleMin(MemorySegment data, long block, int j) {
-        long s = block + SCALES;
-        int sc, m;
+    static int scaleMin(long lo8, int hi4, int j) {
         if (j < 4) {
-            sc = data.get(ValueLayout.JAVA_BYTE, s + j) & 63;
-            m = data.get(ValueLayout.JAVA_BYTE, s + j + 4) & 63;
-        } else {
-            int packed = data.get(ValueLayout.JAVA_BYTE, s + j + 4) & 0xFF;
-            sc = (packed & 0x0F) | (((data.get(ValueLayout.JAVA_BYTE, s + j - 4) & 0xFF) >>> 6) << 4);
-            m = (packed >>> 4) | (((data.get(ValueLayout.JAVA_BYTE, s + j) & 0xFF) >>> 6) << 4);
+            int sc = (int) (lo8 >>> 8 * j) & 63;
+            int m = (int) (lo8 >>> 8 * (j + 4)) & 63;
+            return sc | m << 8;
         }
+        int packed = hi4 >>> 8 * (j - 4) & 0xFF;
+        int sc = (packed & 0x0F) | ((int) (lo8 >>> 8 * (j - 4)) & 0xC0) >>> 2;
+        int m = (packed >>> 4) | ((int) (lo8 >>> 8 * j) & 0xC0) >>> 2;
         return sc | m << 8;
     }
 
-    private static ByteVector quants(MemorySegment data, long at) {
-        return ByteVector.fromMemorySegment(B, data, at, ByteOrder.LITTLE_ENDIAN);
-    }
-
-    /** Low nibbles of q as floats. */
-    private static FloatVector low(ByteVector q) {
-        return (FloatVector) q.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    /** High nibbles of q as floats. */
-    private static FloatVector high(ByteVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
-    }
+    // The loops below spell every vector step out rather than calling small helpers: C2 stops
+    // inlining ordinary calls once a method has inlined a lot of Vector API code, and a helper
+    // left as a call boxes its vectors, which is many times slower. Nibbles are split after
+    // widening to int lanes: the Vector API's byte shifts are not intrinsified on x86.
 
     @Override
     public float dot(int row, float[] x, int xOff) {
@@ -92,16 +86,21 @@ public final class Q4_KMatrix extends WeightMatrix {
             long block = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(SHORT_LE, block));
             float dmin = Float.float16ToFloat(data.get(SHORT_LE, block + 2));
+            long lo8 = data.get(LONG_LE, block + SCALES);
+            int hi4 = data.get(INT_LE, block + SCALES + 8);
             for (int g = 0; g < 4; g++) {
-                int lo = scaleMin(data, block, 2 * g), hi = scaleMin(data, block, 2 * g + 1);
-                // value = q * (d * sc) + (-dmin * m), per sub-block
+                int lo = scaleMin(lo8, hi4, 2 * g), hi = scaleMin(lo8, hi4, 2 * g + 1);
+                // value = q * (d * sc) + (-dmin * m), per sub-block: low nibbles are sub-block 2g, high ones 2g+1
                 FloatVector scaleLo = FloatVector.broadcast(F, d * (lo & 0xFF)), minLo = FloatVector.broadcast(F, -dmin * (lo >>> 8));
                 FloatVector scaleHi = FloatVector.broadcast(F, d * (hi & 0xFF)), minHi = FloatVector.broadcast(F, -dmin * (hi >>> 8));
                 int xi = xOff + b * BLOCK + 64 * g;
                 for (int p = 0; p < PARTS; p++) {
-                    ByteVector q = quants(data, block + QS + 32 * g + (long) p * N);
-                    accLo = low(q).fma(scaleLo, minLo).fma(FloatVector.fromArray(F, x, xi + p * N), accLo);
-                    accHi = high(q).fma(scaleHi, minHi).fma(FloatVector.fromArray(F, x, xi + 32 + p * N), accHi);
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, data, block + QS + 32 * g + (long) p * N, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    FloatVector wLo = ((FloatVector) q.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(scaleLo, minLo);
+                    FloatVector wHi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(scaleHi, minHi);
+                    accLo = wLo.fma(FloatVector.fromArray(F, x, xi + p * N), accLo);
+                    accHi = wHi.fma(FloatVector.fromArray(F, x, xi + 32 + p * N), accHi);
                 }
             }
         }
@@ -120,15 +119,18 @@ public final class Q4_KMatrix extends WeightMatrix {
             long block = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(SHORT_LE, block));
             float dmin = Float.float16ToFloat(data.get(SHORT_LE, block + 2));
+            long lo8 = data.get(LONG_LE, block + SCALES);
+            int hi4 = data.get(INT_LE, block + SCALES + 8);
             for (int g = 0; g < 4; g++) {
-                int lo = scaleMin(data, block, 2 * g), hi = scaleMin(data, block, 2 * g + 1);
-                float scaleLo = d * (lo & 0xFF), minLo = -dmin * (lo >>> 8);
-                float scaleHi = d * (hi & 0xFF), minHi = -dmin * (hi >>> 8);
+                int lo = scaleMin(lo8, hi4, 2 * g), hi = scaleMin(lo8, hi4, 2 * g + 1);
+                FloatVector scaleLo = FloatVector.broadcast(F, d * (lo & 0xFF)), minLo = FloatVector.broadcast(F, -dmin * (lo >>> 8));
+                FloatVector scaleHi = FloatVector.broadcast(F, d * (hi & 0xFF)), minHi = FloatVector.broadcast(F, -dmin * (hi >>> 8));
                 int o = dstOff + b * BLOCK + 64 * g;
                 for (int p = 0; p < PARTS; p++) {
-                    ByteVector q = quants(data, block + QS + 32 * g + (long) p * N);
-                    low(q).fma(scaleLo, minLo).intoArray(dst, o + p * N);
-                    high(q).fma(scaleHi, minHi).intoArray(dst, o + 32 + p * N);
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, data, block + QS + 32 * g + (long) p * N, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    ((FloatVector) q.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(scaleLo, minLo).intoArray(dst, o + p * N);
+                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(scaleHi, minHi).intoArray(dst, o + 32 + p * N);
                 }
             }
         }
@@ -142,8 +144,10 @@ public final class Q4_KMatrix extends WeightMatrix {
             long block = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(SHORT_LE, block));
             float dmin = Float.float16ToFloat(data.get(SHORT_LE, block + 2));
+            long lo8 = data.get(LONG_LE, block + SCALES);
+            int hi4 = data.get(INT_LE, block + SCALES + 8);
             for (int g = 0; g < 4; g++) {
-                int lo = scaleMin(data, block, 2 * g), hi = scaleMin(data, block, 2 * g + 1);
+                int lo = scaleMin(lo8, hi4, 2 * g), hi = scaleMin(lo8, hi4, 2 * g + 1);
                 for (int l = 0; l < 32; l++) {
                     int q = data.get(ValueLayout.JAVA_BYTE, block + QS + 32 * g + l) & 0xFF;
                     float vLo = d * (lo & 0xFF) * (q & 0x0F) - dmin * (lo >>> 8);

@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -35,6 +36,7 @@ public final class Q6_KMatrix extends WeightMatrix {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** As many bytes as F has floats. */
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final int N = F.length();
     /** Vectors of N positions l in one half's 32. */
     private static final int PARTS = 32 / N;
@@ -51,19 +53,22 @@ public final class Q6_KMatrix extends WeightMatrix {
         return GgmlType.Q6_K;
     }
 
-    private static ByteVector bytes(MemorySegment data, long at) {
-        return ByteVector.fromMemorySegment(B, data, at, ByteOrder.LITTLE_ENDIAN);
-    }
-
-    /** (low | high << 4) - 32 as floats: low are 4 bits, high are 2 bits. */
-    private static FloatVector value(ByteVector low, ByteVector high) {
-        return (FloatVector) low.or(high.lanewise(VectorOperators.LSHL, 4)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0);
-    }
-
     /** d * sc[j]. */
     private static float subScale(MemorySegment data, long block, float d, int j) {
         return d * data.get(ValueLayout.JAVA_BYTE, block + SCALES + j);
     }
+
+    // The loops below spell every vector step out rather than calling small helpers: C2 stops
+    // inlining ordinary calls once a method has inlined a lot of Vector API code, and a helper
+    // left as a call boxes its vectors, which is many times slower. Bits are assembled after
+    // widening to int lanes: the Vector API's byte shifts are not intrinsified on x86.
+    //
+    // For positions l .. l+N-1 of half h, with a = ql[l], c = ql[l+32], hb = qh[l] (as ints):
+    //   q0 = (a & 15) | (hb & 3) << 4          value l
+    //   q1 = (c & 15) | (hb >> 2 & 3) << 4     value l + 32
+    //   q2 = (a >> 4) | (hb >> 4 & 3) << 4     value l + 64
+    //   q3 = (c >> 4) | (hb >> 6) << 4         value l + 96
+    // and value = d * sc * (q - 32) = q * (d * sc) + (-32 * d * sc).
 
     @Override
     public float dot(int row, float[] x, int xOff) {
@@ -79,17 +84,24 @@ public final class Q6_KMatrix extends WeightMatrix {
                 int xi = xOff + b * BLOCK + 128 * h;
                 for (int p = 0; p < PARTS; p++) {
                     int l = p * N;
-                    int j = 8 * h + l / 16; // sub-block of value l; l+32k is in sub-block j + 2k
-                    ByteVector a = bytes(data, ql + l), c = bytes(data, ql + 32 + l), hb = bytes(data, qh + l);
-                    ByteVector nibble = ByteVector.broadcast(B, (byte) 0x0F);
-                    FloatVector v0 = value(a.and(nibble), hb.and((byte) 3));
-                    FloatVector v1 = value(c.and(nibble), hb.lanewise(VectorOperators.LSHR, 2).and((byte) 3));
-                    FloatVector v2 = value(a.lanewise(VectorOperators.LSHR, 4), hb.lanewise(VectorOperators.LSHR, 4).and((byte) 3));
-                    FloatVector v3 = value(c.lanewise(VectorOperators.LSHR, 4), hb.lanewise(VectorOperators.LSHR, 6));
-                    acc0 = v0.mul(subScale(data, block, d, j)).fma(FloatVector.fromArray(F, x, xi + l), acc0);
-                    acc1 = v1.mul(subScale(data, block, d, j + 2)).fma(FloatVector.fromArray(F, x, xi + 32 + l), acc1);
-                    acc0 = v2.mul(subScale(data, block, d, j + 4)).fma(FloatVector.fromArray(F, x, xi + 64 + l), acc0);
-                    acc1 = v3.mul(subScale(data, block, d, j + 6)).fma(FloatVector.fromArray(F, x, xi + 96 + l), acc1);
+                    int j = 8 * h + l / 16; // sub-block of value l; value l + 32k is in sub-block j + 2k
+                    IntVector a = (IntVector) ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector c = (IntVector) ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector hb = (IntVector) ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector q0 = a.and(0x0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30));
+                    IntVector q1 = c.and(0x0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30));
+                    IntVector q2 = a.lanewise(VectorOperators.LSHR, 4).or(hb.and(0x30));
+                    IntVector q3 = c.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30));
+                    float s0 = subScale(data, block, d, j), s1 = subScale(data, block, d, j + 2);
+                    float s2 = subScale(data, block, d, j + 4), s3 = subScale(data, block, d, j + 6);
+                    FloatVector w0 = ((FloatVector) q0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, s0), FloatVector.broadcast(F, -32 * s0));
+                    FloatVector w1 = ((FloatVector) q1.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, s1), FloatVector.broadcast(F, -32 * s1));
+                    FloatVector w2 = ((FloatVector) q2.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, s2), FloatVector.broadcast(F, -32 * s2));
+                    FloatVector w3 = ((FloatVector) q3.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, s3), FloatVector.broadcast(F, -32 * s3));
+                    acc0 = w0.fma(FloatVector.fromArray(F, x, xi + l), acc0);
+                    acc1 = w1.fma(FloatVector.fromArray(F, x, xi + 32 + l), acc1);
+                    acc0 = w2.fma(FloatVector.fromArray(F, x, xi + 64 + l), acc0);
+                    acc1 = w3.fma(FloatVector.fromArray(F, x, xi + 96 + l), acc1);
                 }
             }
         }
@@ -113,12 +125,19 @@ public final class Q6_KMatrix extends WeightMatrix {
                 for (int p = 0; p < PARTS; p++) {
                     int l = p * N;
                     int j = 8 * h + l / 16;
-                    ByteVector a = bytes(data, ql + l), c = bytes(data, ql + 32 + l), hb = bytes(data, qh + l);
-                    ByteVector nibble = ByteVector.broadcast(B, (byte) 0x0F);
-                    value(a.and(nibble), hb.and((byte) 3)).mul(subScale(data, block, d, j)).intoArray(dst, o + l);
-                    value(c.and(nibble), hb.lanewise(VectorOperators.LSHR, 2).and((byte) 3)).mul(subScale(data, block, d, j + 2)).intoArray(dst, o + 32 + l);
-                    value(a.lanewise(VectorOperators.LSHR, 4), hb.lanewise(VectorOperators.LSHR, 4).and((byte) 3)).mul(subScale(data, block, d, j + 4)).intoArray(dst, o + 64 + l);
-                    value(c.lanewise(VectorOperators.LSHR, 4), hb.lanewise(VectorOperators.LSHR, 6)).mul(subScale(data, block, d, j + 6)).intoArray(dst, o + 96 + l);
+                    IntVector a = (IntVector) ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector c = (IntVector) ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector hb = (IntVector) ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector q0 = a.and(0x0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30));
+                    IntVector q1 = c.and(0x0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30));
+                    IntVector q2 = a.lanewise(VectorOperators.LSHR, 4).or(hb.and(0x30));
+                    IntVector q3 = c.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30));
+                    float s0 = subScale(data, block, d, j), s1 = subScale(data, block, d, j + 2);
+                    float s2 = subScale(data, block, d, j + 4), s3 = subScale(data, block, d, j + 6);
+                    ((FloatVector) q0.sub(32).convertShape(VectorOperators.I2F, F, 0)).mul(s0).intoArray(dst, o + l);
+                    ((FloatVector) q1.sub(32).convertShape(VectorOperators.I2F, F, 0)).mul(s1).intoArray(dst, o + 32 + l);
+                    ((FloatVector) q2.sub(32).convertShape(VectorOperators.I2F, F, 0)).mul(s2).intoArray(dst, o + 64 + l);
+                    ((FloatVector) q3.sub(32).convertShape(VectorOperators.I2F, F, 0)).mul(s3).intoArray(dst, o + 96 + l);
                 }
             }
         }

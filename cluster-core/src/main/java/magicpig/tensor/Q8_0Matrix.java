@@ -39,17 +39,6 @@ public final class Q8_0Matrix extends WeightMatrix {
         return GgmlType.Q8_0;
     }
 
-    /** sum(q[j] * x[xi + j]) over the 32 quants of the block at byte offset {@code at}, as lanes. */
-    private static FloatVector blockDot(MemorySegment data, long at, float[] x, int xi) {
-        FloatVector sum = FloatVector.zero(F);
-        for (int p = 0; p < PARTS; p++) {
-            ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + (long) p * N, ByteOrder.LITTLE_ENDIAN);
-            FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, 0);
-            sum = w.fma(FloatVector.fromArray(F, x, xi + p * N), sum);
-        }
-        return sum;
-    }
-
     private static float scale(MemorySegment data, long at) {
         return Float.float16ToFloat(data.get(SHORT_LE, at));
     }
@@ -57,21 +46,50 @@ public final class Q8_0Matrix extends WeightMatrix {
     @Override
     public float dot(int row, float[] x, int xOff) {
         if (!VECTOR) return scalarRow(row, x, xOff, null, 0);
+        if (PARTS == 2) return dot2(row, x, xOff);
         MemorySegment data = this.data;
         long base = row * rowBytes;
-        int blocks = cols / BLOCK;
-        // Two accumulators over alternate blocks keep two FMA chains in flight.
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long at = base + (long) b * BLOCK_BYTES;
+            int xi = xOff + b * BLOCK;
+            FloatVector sum = FloatVector.zero(F);
+            for (int p = 0; p < PARTS; p++) {
+                ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + (long) p * N, ByteOrder.LITTLE_ENDIAN);
+                sum = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xi + p * N), sum);
+            }
+            acc = sum.fma(FloatVector.broadcast(F, scale(data, at)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The kernel for 16-float vectors (AVX-512), where a block is two vectors: acc += d * (q[0..16) x + q[16..32) x). */
+    private float dot2(int row, float[] x, int xOff) {
+        MemorySegment data = this.data;
+        long base = row * rowBytes;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        int blocks = cols / BLOCK;
         int b = 0;
+        // Two blocks an iteration, into two accumulators, so two FMA chains are in flight.
         for (; b + 1 < blocks; b += 2) {
             long at = base + (long) b * BLOCK_BYTES;
             int xi = xOff + b * BLOCK;
-            acc0 = blockDot(data, at, x, xi).fma(FloatVector.broadcast(F, scale(data, at)), acc0);
-            acc1 = blockDot(data, at + BLOCK_BYTES, x, xi + BLOCK).fma(FloatVector.broadcast(F, scale(data, at + BLOCK_BYTES)), acc1);
+            FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 18, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector w2 = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 36, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector w3 = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 52, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector s0 = w1.fma(FloatVector.fromArray(F, x, xi + 16), w0.mul(FloatVector.fromArray(F, x, xi)));
+            FloatVector s1 = w3.fma(FloatVector.fromArray(F, x, xi + 48), w2.mul(FloatVector.fromArray(F, x, xi + 32)));
+            acc0 = s0.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(SHORT_LE, at))), acc0);
+            acc1 = s1.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(SHORT_LE, at + BLOCK_BYTES))), acc1);
         }
         if (b < blocks) {
             long at = base + (long) b * BLOCK_BYTES;
-            acc0 = blockDot(data, at, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, scale(data, at)), acc0);
+            int xi = xOff + b * BLOCK;
+            FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 18, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector s0 = w1.fma(FloatVector.fromArray(F, x, xi + 16), w0.mul(FloatVector.fromArray(F, x, xi)));
+            acc0 = s0.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(SHORT_LE, at))), acc0);
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }

@@ -53,8 +53,14 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
      * @param halfSplit true for the Hugging Face layout (rotate i with i + d/2), false for llama2.c /
      *                 GGUF's adjacent pairs (2i, 2i+1)
      * @param scaling  Llama 3 frequency scaling, or null
+     * @param frequencyFactors per-pair divisors of the frequencies, as GGUF files of Llama 3.1 store
+     *                 them precomputed ({@code rope_freqs.weight}), or null
      */
-    public record Rope(float theta, boolean halfSplit, Llama3Scaling scaling) {}
+    public record Rope(float theta, boolean halfSplit, Llama3Scaling scaling, float[] frequencyFactors) {
+        public Rope(float theta, boolean halfSplit, Llama3Scaling scaling) {
+            this(theta, halfSplit, scaling, null);
+        }
+    }
 
     /** Llama 3.1's rope_scaling (rope_type "llama3"). */
     public record Llama3Scaling(float factor, float lowFreqFactor, float highFreqFactor, int originalContextLength) {}

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import magicpig.model.gguf.GgufModel;
 import magicpig.model.hf.HfModel;
 import magicpig.model.hf.HfModelLoader;
 import magicpig.model.llama2c.Llama2cCheckpoint;
@@ -38,9 +39,7 @@ public final class ModelLoader {
         Path path = Path.of(spec);
         if (!Files.exists(path)) throw new NoSuchFileException(spec);
         if (Files.isDirectory(path)) return capped(loadHuggingFace(path, options.tokenizer()), options);
-        if (isGguf(path)) {
-            throw new ModelFormatException(path, "GGUF files are not supported yet");
-        }
+        if (isGguf(path)) return capped(GgufModel.load(path), options);
         return capped(loadLlama2c(path, options.tokenizer()), options);
     }
 

@@ -14,10 +14,14 @@ public final class RotaryEmbedding {
         this.headDim = headDim;
         this.halfSplit = rope.halfSplit();
         int half = headDim / 2;
+        if (rope.frequencyFactors() != null && rope.frequencyFactors().length != half) {
+            throw new IllegalArgumentException("RoPE frequency factors hold " + rope.frequencyFactors().length + " values, expected " + half);
+        }
         this.freqs = new double[half];
         for (int i = 0; i < half; i++) {
             double freq = 1.0 / Math.pow(rope.theta(), (2.0 * i) / headDim);
             freqs[i] = rope.scaling() == null ? freq : llama3Scaled(freq, rope.scaling());
+            if (rope.frequencyFactors() != null) freqs[i] /= rope.frequencyFactors()[i];
         }
     }
 

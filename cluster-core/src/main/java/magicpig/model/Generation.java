@@ -55,7 +55,7 @@ public final class Generation {
         String finish = "length";
         long t0 = System.nanoTime();
         long prefillNanos = 0;
-        try (Llama.Session session = model.llama().newSession(capacity, attention == null ? null : attention.create(config))) {
+        try (ComputeBackend.InferenceSession session = model.llama().newSession(capacity, attention == null ? null : attention.create(config))) {
             if (budget == 0) return new Result(prompt.length, out, "length", 0, 0);
             float[] logits = session.prefill(prompt);
             prefillNanos = System.nanoTime() - t0;

@@ -10,7 +10,7 @@ import magicpig.tensor.Parallel;
  * owns the KV cache, the attention step and every activation buffer (nothing is allocated per
  * token).
  */
-public final class Llama {
+public final class Llama implements ComputeBackend {
     /** Prompt tokens processed together by one batched (matrix-matrix) prefill pass. */
     public static final int PREFILL_CHUNK = 32;
 
@@ -25,8 +25,14 @@ public final class Llama {
         this.rope = new RotaryEmbedding(config.rope(), config.headDim());
     }
 
+    @Override
     public LlamaConfig config() {
         return config;
+    }
+
+    @Override
+    public String description() {
+        return "cpu (" + magicpig.tensor.Parallel.threads() + " threads, Vector API " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit)";
     }
 
     public LlamaWeights weights() {
@@ -34,12 +40,13 @@ public final class Llama {
     }
 
     /** A new sequence holding up to {@code capacity} tokens, decoding with the given attention. */
+    @Override
     public Session newSession(int capacity, Attention attention) {
         return new Session(capacity, attention);
     }
 
     /** One sequence's decoding state. Used by one thread at a time. */
-    public final class Session implements AutoCloseable {
+    public final class Session implements InferenceSession {
         private final KvCache cache;
         private final Attention attention;
         private final float[] x, xb, q, k, v, att, hb, hb2, logits;
@@ -86,10 +93,12 @@ public final class Llama {
         }
 
         /** Tokens processed so far (the position of the next token). */
+        @Override
         public int position() {
             return position;
         }
 
+        @Override
         public int capacity() {
             return cache.capacity();
         }
@@ -98,6 +107,7 @@ public final class Llama {
          * Exact, batched prefill of the prompt. Returns the logits after its last token (a view into
          * the session's buffer, valid until the next call).
          */
+        @Override
         public float[] prefill(int[] tokens) {
             if (tokens.length == 0) throw new IllegalArgumentException("prefill needs at least one token");
             int done = 0;
@@ -109,6 +119,7 @@ public final class Llama {
          * Prefills tokens[from, from + at most maxTokens) (continuous batching interleaves such parts
          * with decode steps of other sequences). Returns the index of the next token to prefill.
          */
+        @Override
         public int prefillPart(int[] tokens, int from, int maxTokens) {
             if (promptLength >= 0) throw new IllegalStateException("the prompt is already prefilled");
             if (from != position) throw new IllegalStateException("prefill must continue at position " + position + ", not " + from);
@@ -122,6 +133,7 @@ public final class Llama {
         }
 
         /** Ends prefill: hands the prompt to the attention step and returns the logits after its last token. */
+        @Override
         public float[] finishPrefill() {
             if (promptLength >= 0) throw new IllegalStateException("the prompt is already prefilled");
             if (position == 0) throw new IllegalStateException("nothing was prefilled");
@@ -132,6 +144,7 @@ public final class Llama {
         }
 
         /** One decode step: feeds token at the next position, returns the logits that follow it. */
+        @Override
         public float[] decode(int token) {
             beginDecodeStep();
             LlamaConfig c = config;
@@ -290,6 +303,7 @@ public final class Llama {
     }
 
     /** A reusable batch for stepping up to {@code maxBatch} sessions at once. */
+    @Override
     public DecodeBatch newDecodeBatch(int maxBatch) {
         return new DecodeBatch(maxBatch);
     }
@@ -299,7 +313,7 @@ public final class Llama {
      * read once per step for the whole batch (matrix-matrix), not once per sequence. Attention stays
      * per sequence (each has its own cache and attention step).
      */
-    public final class DecodeBatch {
+    public final class DecodeBatch implements BatchDecoder {
         private final int maxBatch;
         private final float[] x, xb, q, k, v, att, hb, hb2, logits;
 
@@ -318,6 +332,7 @@ public final class Llama {
             logits = new float[maxBatch * c.vocabSize()];
         }
 
+        @Override
         public int maxBatch() {
             return maxBatch;
         }
@@ -326,13 +341,14 @@ public final class Llama {
          * Feeds tokens[i] to sessions[i] for i in [0, n). Returns the logits, row i at
          * {@code i * vocabSize} (a view into this batch's buffer, valid until the next step).
          */
-        public float[] step(Session[] sessions, int[] tokens, int n) {
+        @Override
+        public float[] step(InferenceSession[] sessions, int[] tokens, int n) {
             if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " sessions, expected 1.." + maxBatch);
             LlamaConfig c = config;
             LlamaWeights w = weights;
             int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hidden = c.hiddenDim();
             for (int b = 0; b < n; b++) {
-                Session s = sessions[b];
+                Session s = (Session) sessions[b]; // a batch only holds this backend's sessions
                 s.beginDecodeStep();
                 s.checkToken(tokens[b]);
                 w.tokenEmbedding().dequantizeRow(tokens[b], x, b * dim);
@@ -344,7 +360,7 @@ public final class Llama {
                 w.wk()[l].matmul(xb, dim, n, k, kvDim);
                 w.wv()[l].matmul(xb, dim, n, v, kvDim);
                 for (int b = 0; b < n; b++) {
-                    Session s = sessions[b];
+                    Session s = (Session) sessions[b];
                     rope.rotate(q, b * qDim, c.heads(), s.cos, s.sin);
                     rope.rotate(k, b * kvDim, c.kvHeads(), s.cos, s.sin);
                     s.cache.writeKey(l, s.position, k, b * kvDim);
@@ -363,7 +379,7 @@ public final class Llama {
                 FloatKernels.add(x, 0, xb, 0, n * dim);
             }
             for (int b = 0; b < n; b++) {
-                sessions[b].endDecodeStep();
+                ((Session) sessions[b]).endDecodeStep();
                 FloatKernels.rmsNorm(xb, b * dim, x, b * dim, w.outputNorm(), dim, c.rmsEps());
             }
             w.output().matmul(xb, dim, n, logits, c.vocabSize());

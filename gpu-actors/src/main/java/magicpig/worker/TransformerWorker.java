@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
 import magicpig.model.Attention;
-import magicpig.model.Llama;
+import magicpig.model.ComputeBackend;
 import magicpig.model.Model;
 import magicpig.sampling.Sampler;
 import magicpig.wire.ClusterMessage;
@@ -57,34 +57,40 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
 
     private final String name;
     private final Model model;
+    private final ComputeBackend backend;
     private final Settings settings;
     private final Function<Map<String, String>, Attention.Factory> attention;
-    private final Llama.DecodeBatch batch;
+    private final ComputeBackend.BatchDecoder batch;
     private final Map<String, Running> sequences = new LinkedHashMap<>();
     private final ArrayDeque<Running> prefilling = new ArrayDeque<>();
     private final java.util.LinkedList<Running> decoding = new java.util.LinkedList<>();
-    private final Llama.Session[] batchSessions;
+    private final ComputeBackend.InferenceSession[] batchSessions;
     private final int[] batchTokens;
     private final Running[] batchRunning;
     private boolean iterating;
 
-    public static Behavior<Command> create(String name, Model model, Settings settings,
+    /**
+     * @param model   tokenizer, stop tokens and shape of what runs
+     * @param backend where it runs (the model's own CPU forward pass, or a GPU)
+     */
+    public static Behavior<Command> create(String name, Model model, ComputeBackend backend, Settings settings,
                                            Function<Map<String, String>, Attention.Factory> attention) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
-            return new TransformerWorker(ctx, name, model, settings, attention);
+            return new TransformerWorker(ctx, name, model, backend, settings, attention);
         });
     }
 
-    private TransformerWorker(ActorContext<Command> ctx, String name, Model model, Settings settings,
+    private TransformerWorker(ActorContext<Command> ctx, String name, Model model, ComputeBackend backend, Settings settings,
                               Function<Map<String, String>, Attention.Factory> attention) {
         super(ctx);
         this.name = name;
         this.model = model;
+        this.backend = backend;
         this.settings = settings;
         this.attention = attention;
-        this.batch = model.llama().newDecodeBatch(settings.maxBatch());
-        this.batchSessions = new Llama.Session[settings.maxBatch()];
+        this.batch = backend.newDecodeBatch(settings.maxBatch());
+        this.batchSessions = new ComputeBackend.InferenceSession[settings.maxBatch()];
         this.batchTokens = new int[settings.maxBatch()];
         this.batchRunning = new Running[settings.maxBatch()];
     }
@@ -124,7 +130,7 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
             int capacity = Math.min(ctx, r.prompt().length + Math.max(1, r.maxTokens()));
             Attention.Factory factory = attention.apply(r.attention());
             Attention att = factory == null ? null : factory.create(model.config());
-            run = new Running(r, m.replyTo(), model.llama().newSession(capacity, att), new Sampler(r.sampling(), model.config().vocabSize()));
+            run = new Running(r, m.replyTo(), backend.newSession(capacity, att), new Sampler(r.sampling(), model.config().vocabSize()));
         } catch (RuntimeException e) {
             m.replyTo().tell(new SequenceEvent.Failed(r.sequenceId(), e.getMessage()));
             return this;
@@ -246,13 +252,13 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
     private static final class Running {
         final GenerationRequest request;
         final ActorRef<SequenceEvent> replyTo;
-        final Llama.Session session;
+        final ComputeBackend.InferenceSession session;
         final Sampler sampler;
         int prefilled;
         int generated;
         int lastToken;
 
-        Running(GenerationRequest request, ActorRef<SequenceEvent> replyTo, Llama.Session session, Sampler sampler) {
+        Running(GenerationRequest request, ActorRef<SequenceEvent> replyTo, ComputeBackend.InferenceSession session, Sampler sampler) {
             this.request = request;
             this.replyTo = replyTo;
             this.session = session;

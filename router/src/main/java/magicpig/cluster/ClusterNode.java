@@ -94,7 +94,7 @@ public final class ClusterNode implements AutoCloseable {
                 Config w = mp.getConfig("worker");
                 var settings = new TransformerWorker.Settings(w.getInt("max-batch"), w.getInt("max-queued"), w.getInt("prefill-chunk"));
                 String name = "worker@" + ctx.getSystem().address().hostPort();
-                ctx.spawn(TransformerWorker.create(name, model, settings, attentionFactories(mp)), "transformer-worker",
+                ctx.spawn(TransformerWorker.create(name, model, model.llama(), settings, attentionFactories(mp)), "transformer-worker",
                         DispatcherSelector.fromConfig("magicpig-worker-dispatcher"));
             }
             return Behaviors.empty();

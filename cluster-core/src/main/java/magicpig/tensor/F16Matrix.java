@@ -17,9 +17,10 @@ import jdk.incubator.vector.VectorSpecies;
  * integer operations, exactly, for every finite half (infinities and NaNs do not occur in weights).
  * A half {@code s eeeee mmmmmmmmmm} shifted left by 13 has its exponent and mantissa where an
  * f32 keeps them; adding 112 (= 127 - 15, the difference of the exponent biases) to the exponent
- * field gives the magnitude of every normal half. A half with e = 0 (zero or subnormal, worth
- * m * 2^-24) comes out as 2^-15 + m * 2^-25, below 2^-14, and {@code 2 * that - 2^-14} is its
- * exact value. The sign bit is put back last.
+ * field gives the magnitude n of every normal half. A half with e = 0 (zero or subnormal, worth
+ * m * 2^-24) comes out as n = 2^-15 + m * 2^-25, and {@code 2n - 2^-14} is its exact value. The
+ * smaller of n and 2n - 2^-14 is the right one either way: for normal halves n >= 2^-14, so
+ * 2n - 2^-14 >= n; for e = 0, n < 2^-14, so 2n - 2^-14 < n. The sign bit is put back last.
  *
  * <p>The classic alternative, multiplying the shifted bits by 2^112 as a float, is exact too but
  * multiplies f32 denormals for subnormal halves, and x86 takes a microcode assist (about a hundred
@@ -39,8 +40,7 @@ public final class F16Matrix extends WeightMatrix {
     /** 112 added to the exponent field: the f32 bias 127 minus the f16 bias 15. */
     private static final IntVector REBIAS = IntVector.broadcast(I, 112 << 23);
     private static final IntVector SIGN = IntVector.broadcast(I, 0x8000_0000);
-    /** 2^-14, the smallest normal half: rebiased magnitudes below it come from halves with e = 0. */
-    private static final FloatVector MIN_NORMAL = FloatVector.broadcast(F, 0x1p-14f);
+    /** -2^-14: minus the smallest normal half. */
     private static final FloatVector NEG_MIN_NORMAL = FloatVector.broadcast(F, -0x1p-14f);
     private static final FloatVector TWO = FloatVector.broadcast(F, 2f);
     private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -58,8 +58,7 @@ public final class F16Matrix extends WeightMatrix {
     private static FloatVector load(MemorySegment data, long at) {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(H, data, at, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
         FloatVector normal = h.lanewise(VectorOperators.LSHL, 13).and(MAGNITUDE).add(REBIAS).reinterpretAsFloats();
-        FloatVector subnormal = normal.fma(TWO, NEG_MIN_NORMAL);
-        FloatVector magnitude = normal.blend(subnormal, normal.compare(VectorOperators.LT, MIN_NORMAL));
+        FloatVector magnitude = normal.min(normal.fma(TWO, NEG_MIN_NORMAL)); // min(n, 2n - 2^-14)
         return magnitude.reinterpretAsInts().or(h.and(SIGN)).reinterpretAsFloats();
     }
 

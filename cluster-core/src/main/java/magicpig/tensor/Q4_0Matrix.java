@@ -131,9 +131,9 @@ public final class Q4_0Matrix extends WeightMatrix {
      * magnitude m maps to quant 0: d = m / -8, q = clamp(round(x / d) + 8, 0, 15).
      */
     static void quantizeRow(float[] src, int srcOff, int cols, MemorySegment dst, long dstOff) {
+        byte[] out = new byte[cols / BLOCK * BLOCK_BYTES];
         for (int b = 0; b < cols / BLOCK; b++) {
-            int o = srcOff + b * BLOCK;
-            long at = dstOff + (long) b * BLOCK_BYTES;
+            int o = srcOff + b * BLOCK, at = b * BLOCK_BYTES;
             float max = 0;
             for (int j = 0; j < BLOCK; j++) {
                 if (Math.abs(src[o + j]) > Math.abs(max)) max = src[o + j];
@@ -141,12 +141,14 @@ public final class Q4_0Matrix extends WeightMatrix {
             short dh = Float.floatToFloat16(max / -8f);
             float d = Float.float16ToFloat(dh);
             float id = d != 0 ? 1f / d : 0f;
-            dst.set(SHORT_LE, at, dh);
+            out[at] = (byte) dh;
+            out[at + 1] = (byte) (dh >> 8);
             for (int j = 0; j < 16; j++) {
-                int lo = Math.clamp(Math.round(src[o + j] * id) + 8, 0, 15);
-                int hi = Math.clamp(Math.round(src[o + j + 16] * id) + 8, 0, 15);
-                dst.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) (lo | hi << 4));
+                int lo = Math.clamp((int) Math.rint(src[o + j] * id) + 8, 0, 15);
+                int hi = Math.clamp((int) Math.rint(src[o + j + 16] * id) + 8, 0, 15);
+                out[at + 2 + j] = (byte) (lo | hi << 4);
             }
         }
+        MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, dstOff, out.length);
     }
 }

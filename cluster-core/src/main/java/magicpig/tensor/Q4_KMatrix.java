@@ -176,7 +176,7 @@ public final class Q4_KMatrix extends WeightMatrix {
     static void quantizeRow(float[] src, int srcOff, int cols, MemorySegment dst, long dstOff) {
         float[] hi = new float[8], offset = new float[8];
         int[] sc = new int[8], m = new int[8];
-        byte[] packed = new byte[12];
+        byte[] packed = new byte[12], qs = new byte[128];
         for (int b = 0; b < cols / BLOCK; b++) {
             int o = srcOff + b * BLOCK;
             long block = dstOff + (long) b * BLOCK_BYTES;
@@ -221,18 +221,17 @@ public final class Q4_KMatrix extends WeightMatrix {
             }
             MemorySegment.copy(packed, 0, dst, ValueLayout.JAVA_BYTE, block + SCALES, 12);
             for (int g = 0; g < 4; g++) {
-                int lo = 2 * g, hiSub = 2 * g + 1;
+                // low nibbles: sub-block 2g, high nibbles: sub-block 2g+1; q = round((x + offset) / step)
+                float stepLo = d * sc[2 * g], stepHi = d * sc[2 * g + 1];
+                float invLo = stepLo > 0 ? 1 / stepLo : 0, invHi = stepHi > 0 ? 1 / stepHi : 0;
+                float offLo = dmin * m[2 * g], offHi = dmin * m[2 * g + 1];
                 for (int l = 0; l < 32; l++) {
-                    int qLo = quant4(src[o + 64 * g + l], d * sc[lo], dmin * m[lo]);
-                    int qHi = quant4(src[o + 64 * g + 32 + l], d * sc[hiSub], dmin * m[hiSub]);
-                    dst.set(ValueLayout.JAVA_BYTE, block + QS + 32 * g + l, (byte) (qLo | qHi << 4));
+                    int qLo = Math.clamp((int) Math.rint((src[o + 64 * g + l] + offLo) * invLo), 0, 15);
+                    int qHi = Math.clamp((int) Math.rint((src[o + 64 * g + 32 + l] + offHi) * invHi), 0, 15);
+                    qs[32 * g + l] = (byte) (qLo | qHi << 4);
                 }
             }
+            MemorySegment.copy(qs, 0, dst, ValueLayout.JAVA_BYTE, block + QS, 128);
         }
-    }
-
-    /** q in 0..15 with q * step - offset closest to v. */
-    private static int quant4(float v, float step, float offset) {
-        return step > 0 ? Math.clamp(Math.round((v + offset) / step), 0, 15) : 0;
     }
 }

@@ -182,6 +182,7 @@ public final class Q6_KMatrix extends WeightMatrix {
         float[] need = new float[16];
         int[] sc = new int[16];
         int[] q = new int[BLOCK];
+        byte[] out = new byte[BLOCK_BYTES];
         for (int b = 0; b < cols / BLOCK; b++) {
             int o = srcOff + b * BLOCK;
             long block = dstOff + (long) b * BLOCK_BYTES;
@@ -196,22 +197,22 @@ public final class Q6_KMatrix extends WeightMatrix {
             float d = Float.float16ToFloat(dh);
             for (int j = 0; j < 16; j++) {
                 sc[j] = d > 0 ? Math.min(127, (int) Math.ceil(need[j] / d)) : 0;
-                float step = d * sc[j];
-                for (int l = 0; l < 16; l++) {
-                    q[16 * j + l] = step > 0 ? Math.clamp(Math.round(src[o + 16 * j + l] / step), -32, 31) + 32 : 32;
-                }
+                float step = d * sc[j], inv = step > 0 ? 1 / step : 0;
+                for (int l = 0; l < 16; l++) q[16 * j + l] = Math.clamp((int) Math.rint(src[o + 16 * j + l] * inv), -32, 31) + 32;
             }
             // Half h, position l: values l, l+32, l+64, l+96 of the half (see the class comment).
             for (int h = 0; h < 2; h++) {
                 for (int l = 0; l < 32; l++) {
                     int q0 = q[128 * h + l], q1 = q[128 * h + 32 + l], q2 = q[128 * h + 64 + l], q3 = q[128 * h + 96 + l];
-                    dst.set(ValueLayout.JAVA_BYTE, block + 64 * h + l, (byte) ((q0 & 0x0F) | (q2 & 0x0F) << 4));
-                    dst.set(ValueLayout.JAVA_BYTE, block + 64 * h + 32 + l, (byte) ((q1 & 0x0F) | (q3 & 0x0F) << 4));
-                    dst.set(ValueLayout.JAVA_BYTE, block + QH + 32 * h + l, (byte) ((q0 >>> 4) | (q1 >>> 4) << 2 | (q2 >>> 4) << 4 | (q3 >>> 4) << 6));
+                    out[64 * h + l] = (byte) ((q0 & 0x0F) | (q2 & 0x0F) << 4);
+                    out[64 * h + 32 + l] = (byte) ((q1 & 0x0F) | (q3 & 0x0F) << 4);
+                    out[QH + 32 * h + l] = (byte) ((q0 >>> 4) | (q1 >>> 4) << 2 | (q2 >>> 4) << 4 | (q3 >>> 4) << 6);
                 }
             }
-            for (int j = 0; j < 16; j++) dst.set(ValueLayout.JAVA_BYTE, block + SCALES + j, (byte) sc[j]);
-            dst.set(SHORT_LE, block + D, dh);
+            for (int j = 0; j < 16; j++) out[SCALES + j] = (byte) sc[j];
+            out[D] = (byte) dh;
+            out[D + 1] = (byte) (dh >> 8);
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, block, BLOCK_BYTES);
         }
     }
 }

@@ -131,21 +131,36 @@ public final class Q8_0Matrix extends WeightMatrix {
 
     /**
      * Writes one row of cols values (a multiple of 32) as Q8_0 blocks: d = max|x| / 127 (rounded
-     * up to a half, so no quant leaves -127..127), q = round(x / d).
+     * up to a half, so no quant leaves -127..127), q = round(x / d), halves away from zero.
      */
     static void quantizeRow(float[] src, int srcOff, int cols, MemorySegment dst, long dstOff) {
+        byte[] out = new byte[cols / BLOCK * BLOCK_BYTES];
         for (int b = 0; b < cols / BLOCK; b++) {
-            int o = srcOff + b * BLOCK;
-            long at = dstOff + (long) b * BLOCK_BYTES;
+            int o = srcOff + b * BLOCK, at = b * BLOCK_BYTES;
             float amax = 0;
-            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(src[o + j]));
+            if (VECTOR) {
+                FloatVector m = FloatVector.zero(F);
+                for (int p = 0; p < PARTS; p++) m = m.max(FloatVector.fromArray(F, src, o + p * N).abs());
+                amax = m.reduceLanes(VectorOperators.MAX);
+            } else {
+                for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(src[o + j]));
+            }
             short dh = HalfFloat.halfAtLeast(amax / 127);
             float d = Float.float16ToFloat(dh);
             float id = d != 0 ? 1 / d : 0;
-            dst.set(SHORT_LE, at, dh);
-            for (int j = 0; j < BLOCK; j++) {
-                dst.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) Math.clamp(Math.round(src[o + j] * id), -127, 127));
+            out[at] = (byte) dh;
+            out[at + 1] = (byte) (dh >> 8);
+            if (VECTOR) {
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector v = FloatVector.fromArray(F, src, o + p * N).mul(id);
+                    // round half away from zero: add +-0.5, then the conversion truncates
+                    v = v.add(FloatVector.broadcast(F, 0.5f).blend(-0.5f, v.compare(VectorOperators.LT, 0)));
+                    v.convertShape(VectorOperators.F2B, B, 0).reinterpretAsBytes().intoArray(out, at + 2 + p * N);
+                }
+            } else {
+                for (int j = 0; j < BLOCK; j++) out[at + 2 + j] = (byte) Math.clamp(Math.round(src[o + j] * id), -127, 127);
             }
         }
+        MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, dstOff, out.length);
     }
 }

@@ -25,7 +25,7 @@ class PartialStateTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment vals = arena.allocate((long) n * D * 4);
             for (int i = 0; i < n * D; i++) vals.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
-            HeadSlice kv = new HeadSlice(vals, vals, 0, D * 4L);
+            HeadSlice kv = new HeadSlice(vals, vals, 0, 0, D * 4L);
             float[] logits = new float[n];
             for (int i = 0; i < n; i++) logits[i] = (float) (r.nextGaussian() * 5 + (i < 10 ? 30 : 0));
             // three parts: [0,10) huge logits, [10,35), [35,60)

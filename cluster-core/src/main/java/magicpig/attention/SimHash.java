@@ -38,7 +38,8 @@ public final class SimHash {
         int cols = k * tables;
         int lanes = F.length();
         if (64 % lanes != 0) throw new IllegalStateException("vector width " + lanes + " does not divide 64");
-        this.stride = (cols + lanes - 1) / lanes * lanes;
+        int group = 4 * lanes; // hash1 works on four vectors of columns at a time
+        this.stride = (cols + group - 1) / group * group;
         this.words = (stride + 63) >>> 6;
         this.w = new float[dim * stride];
         SplitMix64 rng = new SplitMix64(seed);
@@ -80,17 +81,31 @@ public final class SimHash {
         extract(bits, 0, codes, codesOff, codesStride);
     }
 
-    /** The sign bits of x's K*L projections into bits[bitsOff ..], bit c = column c. */
+    /**
+     * The sign bits of x's K*L projections into bits[bitsOff ..], bit c = column c. Four vectors of
+     * columns at a time, so four independent FMA chains hide the FMA latency.
+     */
     public void hash1(float[] x, int xOff, long[] bits, int bitsOff) {
         int lanes = F.length();
         for (int i = 0; i < words; i++) bits[bitsOff + i] = 0;
-        for (int c = 0; c < stride; c += lanes) {
-            FloatVector acc = FloatVector.zero(F);
+        for (int c = 0; c < stride; c += 4 * lanes) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int i = 0, row = c; i < dim; i++, row += stride) {
-                acc = FloatVector.fromArray(F, w, row).fma(FloatVector.broadcast(F, x[xOff + i]), acc);
+                FloatVector xi = FloatVector.broadcast(F, x[xOff + i]);
+                a0 = FloatVector.fromArray(F, w, row).fma(xi, a0);
+                a1 = FloatVector.fromArray(F, w, row + lanes).fma(xi, a1);
+                a2 = FloatVector.fromArray(F, w, row + 2 * lanes).fma(xi, a2);
+                a3 = FloatVector.fromArray(F, w, row + 3 * lanes).fma(xi, a3);
             }
-            bits[bitsOff + (c >>> 6)] |= acc.compare(VectorOperators.GT, 0f).toLong() << (c & 63);
+            setBits(bits, bitsOff, c, a0);
+            setBits(bits, bitsOff, c + lanes, a1);
+            setBits(bits, bitsOff, c + 2 * lanes, a2);
+            setBits(bits, bitsOff, c + 3 * lanes, a3);
         }
+    }
+
+    private static void setBits(long[] bits, int bitsOff, int c, FloatVector acc) {
+        bits[bitsOff + (c >>> 6)] |= acc.compare(VectorOperators.GT, 0f).toLong() << (c & 63);
     }
 
     /**
@@ -102,21 +117,33 @@ public final class SimHash {
         int lanes = F.length();
         for (int i = 0; i < 4 * words; i++) bits[bitsOff + i] = 0;
         int x0 = xOff, x1 = xOff + dim, x2 = xOff + 2 * dim, x3 = xOff + 3 * dim;
-        for (int c = 0; c < stride; c += lanes) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < stride; c += 2 * lanes) {
+            // four vectors x two column vectors: eight independent FMA chains
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
             for (int i = 0, row = c; i < dim; i++, row += stride) {
-                FloatVector wv = FloatVector.fromArray(F, w, row);
-                a0 = wv.fma(FloatVector.broadcast(F, x[x0 + i]), a0);
-                a1 = wv.fma(FloatVector.broadcast(F, x[x1 + i]), a1);
-                a2 = wv.fma(FloatVector.broadcast(F, x[x2 + i]), a2);
-                a3 = wv.fma(FloatVector.broadcast(F, x[x3 + i]), a3);
+                FloatVector wa = FloatVector.fromArray(F, w, row);
+                FloatVector wb = FloatVector.fromArray(F, w, row + lanes);
+                FloatVector v0 = FloatVector.broadcast(F, x[x0 + i]);
+                FloatVector v1 = FloatVector.broadcast(F, x[x1 + i]);
+                FloatVector v2 = FloatVector.broadcast(F, x[x2 + i]);
+                FloatVector v3 = FloatVector.broadcast(F, x[x3 + i]);
+                a0 = wa.fma(v0, a0);
+                a1 = wa.fma(v1, a1);
+                a2 = wa.fma(v2, a2);
+                a3 = wa.fma(v3, a3);
+                b0 = wb.fma(v0, b0);
+                b1 = wb.fma(v1, b1);
+                b2 = wb.fma(v2, b2);
+                b3 = wb.fma(v3, b3);
             }
-            int word = bitsOff + (c >>> 6);
-            int shift = c & 63;
-            bits[word] |= a0.compare(VectorOperators.GT, 0f).toLong() << shift;
-            bits[word + words] |= a1.compare(VectorOperators.GT, 0f).toLong() << shift;
-            bits[word + 2 * words] |= a2.compare(VectorOperators.GT, 0f).toLong() << shift;
-            bits[word + 3 * words] |= a3.compare(VectorOperators.GT, 0f).toLong() << shift;
+            setBits(bits, bitsOff, c, a0);
+            setBits(bits, bitsOff + words, c, a1);
+            setBits(bits, bitsOff + 2 * words, c, a2);
+            setBits(bits, bitsOff + 3 * words, c, a3);
+            setBits(bits, bitsOff, c + lanes, b0);
+            setBits(bits, bitsOff + words, c + lanes, b1);
+            setBits(bits, bitsOff + 2 * words, c + lanes, b2);
+            setBits(bits, bitsOff + 3 * words, c + lanes, b3);
         }
     }
 

@@ -1,0 +1,55 @@
+package magicpig.attention;
+
+import java.util.Arrays;
+
+/**
+ * Per-query collision counts over the tokens of one block, without clearing between queries: each
+ * slot holds {@code epoch << 16 | count}, and a slot whose epoch is not the current one counts as
+ * zero. A new query bumps the epoch; the array is cleared only when the 16-bit epoch wraps, once
+ * every 65,535 queries. Tokens that reach the threshold are appended to {@link #candidates()} at
+ * the moment they reach it, so no second pass over the block is needed.
+ *
+ * <p>Scratch of one thread; sized for the largest block ({@value LshTables#MAX_BLOCK} tokens).
+ */
+public final class CollisionCounter {
+    private final int[] slots;
+    private final int[] candidates;
+    private int epoch;
+    private int[] ranges = new int[2 * 256];
+
+    public CollisionCounter(int capacity) {
+        if (capacity < 1 || capacity > LshTables.MAX_BLOCK) {
+            throw new IllegalArgumentException("counter capacity must be in 1.." + LshTables.MAX_BLOCK + ", got " + capacity);
+        }
+        this.slots = new int[capacity];
+        this.candidates = new int[capacity];
+    }
+
+    public int capacity() {
+        return slots.length;
+    }
+
+    /** Starts a new query: returns the stamp (epoch in the high 16 bits) that marks its counts. */
+    int nextStamp() {
+        if (++epoch > 0xFFFF) {
+            Arrays.fill(slots, 0);
+            epoch = 1;
+        }
+        return epoch << 16;
+    }
+
+    /** Scratch for the query's bucket bounds, two ints per table (grows once if L is large). */
+    int[] ranges(int tables) {
+        if (ranges.length < 2 * tables) ranges = new int[2 * tables];
+        return ranges;
+    }
+
+    int[] slots() {
+        return slots;
+    }
+
+    /** Token indices (relative to the block) retrieved by the last query, in the order they qualified. */
+    public int[] candidates() {
+        return candidates;
+    }
+}

@@ -1,0 +1,167 @@
+package magicpig.attention;
+
+import java.lang.foreign.Arena;
+import magicpig.model.LlamaConfig;
+import magicpig.tensor.Parallel;
+
+/**
+ * MagicPIG decoding (MAGICPIG.md): exact attention over the static set merged with LSH-sampled,
+ * importance-weighted attention over the offloaded keys.
+ *
+ * <p>At {@link #prefilled}, per sparse (layer, kv head), in parallel: c = mean of the offloaded
+ * prompt keys, and {@link LshBlock}s of at most 65,536 tokens holding the centered keys, values,
+ * norms and tables. Per decode step: for each query head, the L codes of the raw query under its kv
+ * head's projection (computed once, four heads of a group at a time, and used for every block), |q|
+ * and q·c; the static part with logits {@code (q·k - q·c)/sqrt(d)} read from the cache; each
+ * block's sampled part with logits {@code q·(k - c)/sqrt(d) - ln(u + 1e-4)}; one exact merge.
+ * Logits are therefore those of centered keys everywhere (softmax does not change, q·c being the
+ * same for every key of the head), and all partial states of a head share one origin.
+ *
+ * <p>The static window never overflows: when a layer's static set would exceed
+ * {@code maxStatic}, its oldest generated tokens, half of the generated window, spill into the
+ * sampled set as a new block (hashed with the same projection and centered with the same c). The
+ * window then holds at most {@code maxStatic} tokens at any step, and spilling is amortised over
+ * many steps. (A layer whose prompt left nothing to offload stays exact until its first spill,
+ * whose tokens then fix c.)
+ *
+ * <p>Memory: the blocks hold their own copy of the offloaded keys and values (the shard layout),
+ * besides the engine's cache, plus {@code 2 L + 4} bytes of index per token and kv head.
+ */
+public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScratch> {
+    private final Arena arena = Arena.ofShared();
+    private final OffloadedHead[][] offloaded;
+    private final LogWeights weights;
+    private final int threshold;
+    private final int maxStatic;
+    private final int tables;
+    /** Per query head: codes, |q| and q·c of the current step. */
+    private final char[][] codes;
+    private final float[] qNorm;
+    private final float[] qc;
+    /** Per kv head: sign bits of four queries. */
+    private final long[][] bits;
+
+    public MagicPigAttention(LlamaConfig config, AttentionSettings settings) {
+        this(config, settings, settings.lshThreshold());
+    }
+
+    /** With {@code threshold = 0} every offloaded key is taken with u = 1 (tests only). */
+    MagicPigAttention(LlamaConfig config, AttentionSettings settings, int threshold) {
+        super(config, settings);
+        this.threshold = threshold;
+        this.weights = new LogWeights(new InclusionProbability(settings.lshK(), settings.lshL(), threshold));
+        this.maxStatic = settings.maxStatic();
+        this.tables = settings.lshL();
+        this.offloaded = new OffloadedHead[layers][kvHeads];
+        int words = 1;
+        for (int l = 0; l < layers; l++) {
+            if (settings.denseLayers().contains(l)) continue;
+            for (int kv = 0; kv < kvHeads; kv++) {
+                SimHash hash = SimHash.forHead(settings.seed(), l, kv, headDim, settings.lshK(), settings.lshL());
+                offloaded[l][kv] = new OffloadedHead(hash, headDim);
+                words = hash.bitWords();
+            }
+        }
+        this.codes = new char[heads][tables];
+        this.qNorm = new float[heads];
+        this.qc = new float[heads];
+        this.bits = new long[kvHeads][4 * words];
+    }
+
+    @Override
+    protected LshBlock.SampleScratch newScratch() {
+        return new LshBlock.SampleScratch();
+    }
+
+    @Override
+    protected void buildOffloaded(int layer, int kvHead, HeadSlice kv, int from, int to) {
+        offloaded[layer][kvHead].add(kv, from, to, arena);
+    }
+
+    @Override
+    protected int offloadedParts(int layer) {
+        return offloaded[layer][0] == null ? 0 : offloaded[layer][0].blocks().length;
+    }
+
+    @Override
+    protected void beforeStep(int layer, int pos) {
+        int over = staticCount(layer, pos) - maxStatic;
+        if (over <= 0) return;
+        // spill down to maxStatic - window/2, keeping the current token exact
+        int window = maxStatic - settings.sink() - settings.local();
+        int from = genStart[layer];
+        int to = Math.min(pos, from + over + window / 2);
+        if (to <= from) return;
+        Parallel.forEach(kvHeads, kv -> offloaded[layer][kv].add(slices[layer][kv], from, to, arena));
+        genStart[layer] = to;
+    }
+
+    @Override
+    protected void prepareGroup(int layer, int kvHead, float[] q, int qOff) {
+        OffloadedHead head = offloaded[layer][kvHead];
+        SimHash hash = head.hash();
+        long[] b = bits[kvHead];
+        int words = hash.bitWords();
+        int first = kvHead * group;
+        int g = 0;
+        for (; g + 4 <= group; g += 4) {
+            hash.hash4(q, qOff + (first + g) * headDim, b, 0);
+            for (int j = 0; j < 4; j++) hash.extract(b, j * words, codes[first + g + j], 0, 1);
+        }
+        for (; g < group; g++) {
+            hash.hash1(q, qOff + (first + g) * headDim, b, 0);
+            hash.extract(b, 0, codes[first + g], 0, 1);
+        }
+        float[] c = head.center();
+        for (g = 0; g < group; g++) {
+            int h = first + g, qo = qOff + h * headDim;
+            qNorm[h] = VectorMath.norm(q, qo, headDim);
+            qc[h] = VectorMath.dot(q, qo, c, 0, headDim);
+        }
+    }
+
+    @Override
+    protected float logitShift(int layer, int head) {
+        return qc[head];
+    }
+
+    @Override
+    protected void attendOffloaded(int layer, int head, int part, float[] q, int qOff, LshBlock.SampleScratch s, PartialState out) {
+        LshBlock b = offloaded[layer][head / group].blocks()[part];
+        b.attend(q, qOff, qNorm[head], codes[head], 0, weights, threshold, s, out);
+    }
+
+    /** Tokens in the sampled set of a layer (the same for each kv head). */
+    public int offloadedTokens(int layer) {
+        return offloaded[layer][0] == null ? 0 : offloaded[layer][0].tokens();
+    }
+
+    /** First generated position still exact in a layer. */
+    public int staticGeneratedFrom(int layer) {
+        return genStart[layer];
+    }
+
+    /** Off-heap bytes of the LSH index (tables, offsets, key norms) over all layers and kv heads. */
+    public long indexBytes() {
+        long s = 0;
+        for (OffloadedHead[] row : offloaded) for (OffloadedHead h : row) if (h != null) s += h.indexBytes();
+        return s;
+    }
+
+    /** Off-heap bytes of the blocks' own copies of keys and values. */
+    public long recordBytes() {
+        long s = 0;
+        for (OffloadedHead[] row : offloaded) for (OffloadedHead h : row) if (h != null) for (LshBlock b : h.blocks()) s += b.recordBytes();
+        return s;
+    }
+
+    /** The blocks of one (layer, kv head), e.g. to ship to a shard. */
+    public LshBlock[] blocks(int layer, int kvHead) {
+        return offloaded[layer][kvHead] == null ? new LshBlock[0] : offloaded[layer][kvHead].blocks().clone();
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

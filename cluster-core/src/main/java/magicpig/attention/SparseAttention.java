@@ -1,0 +1,249 @@
+package magicpig.attention;
+
+import java.util.Arrays;
+import java.util.function.IntConsumer;
+import magicpig.model.Attention;
+import magicpig.model.KvCache;
+import magicpig.model.LlamaConfig;
+import magicpig.tensor.Parallel;
+
+/**
+ * What MagicPIG and its baselines share (MAGICPIG.md step 1): a static set attended exactly, the
+ * offloaded middle of the prompt handled by the method, and the two merged as partial states.
+ *
+ * <p>Static set of a layer: the first {@code sink} prompt tokens, the last {@code local} prompt
+ * tokens and the generated tokens from {@code genStart[layer]} to the current position. Offloaded:
+ * prompt tokens {@code [sink, promptLength - local)}, plus whatever a subclass moves there (MagicPIG
+ * spills old generated tokens). Dense layers, and any layer with nothing offloaded, run
+ * {@link DenseAttention}.
+ *
+ * <p>A step runs in two {@link Parallel} phases: per kv head, the method prepares its query heads
+ * (MagicPIG: codes, norms) and their static part is attended exactly, with the logit origin the
+ * method asks for; then per (query head, part of the offloaded set), the method's partial state.
+ * The caller merges them per head. Scratch is preallocated (per thread from a pool, per head, per
+ * part), so a step allocates nothing.
+ */
+public abstract class SparseAttention<S> implements Attention {
+    protected final LlamaConfig config;
+    protected final AttentionSettings settings;
+    protected final int heads;
+    protected final int kvHeads;
+    protected final int group;
+    protected final int headDim;
+    protected final int layers;
+    protected final float scale;
+    private final DenseAttention dense;
+    private final int[] attended;
+    private int lastContext;
+    private boolean lastDense;
+
+    protected int promptLength = -1;
+    /** Static prompt tokens: [0, sinkEnd) and [localStart, promptLength). */
+    protected int sinkEnd;
+    protected int localStart;
+    /** First generated token still in the static set, per layer. */
+    protected final int[] genStart;
+    protected HeadSlice[][] slices;
+    private ScratchPool<S> pool;
+    /** Static part per kv head and group member, its logit shifts, and tiles for the exact kernel. */
+    private final PartialState[][] staticParts;
+    private final float[][] shifts;
+    private final float[][] tiles;
+    /** Offloaded parts per query head. */
+    private PartialState[][] offParts = new PartialState[0][];
+    private final StaticBody staticBody = new StaticBody();
+    private final OffloadedBody offloadedBody = new OffloadedBody();
+
+    protected SparseAttention(LlamaConfig config, AttentionSettings settings) {
+        settings.validate(config);
+        this.config = config;
+        this.settings = settings;
+        this.heads = config.heads();
+        this.kvHeads = config.kvHeads();
+        this.group = config.groupSize();
+        this.headDim = config.headDim();
+        this.layers = config.layers();
+        this.scale = (float) (1 / Math.sqrt(headDim));
+        this.dense = new DenseAttention(config);
+        this.attended = new int[heads];
+        this.genStart = new int[layers];
+        this.staticParts = new PartialState[kvHeads][group];
+        this.shifts = new float[kvHeads][group];
+        this.tiles = new float[kvHeads][DenseAttention.TILE];
+        for (PartialState[] row : staticParts) for (int g = 0; g < group; g++) row[g] = new PartialState(headDim);
+    }
+
+    /** Makes one thread's scratch for the offloaded phase; called at {@link #prefilled}. */
+    protected abstract S newScratch();
+
+    /** Builds the method's index over offloaded prompt tokens [from, to) of one (layer, kv head). */
+    protected abstract void buildOffloaded(int layer, int kvHead, HeadSlice kv, int from, int to);
+
+    /** Parts the offloaded set of a layer is attended in, per query head (0: nothing offloaded, the layer runs dense). */
+    protected abstract int offloadedParts(int layer);
+
+    /** Hook before a sparse layer's step: MagicPIG spills here. */
+    protected void beforeStep(int layer, int pos) {}
+
+    /**
+     * Prepares the query heads of one kv head ({@code q[qOff + h * headDim ..]} for h in the group);
+     * runs in parallel over kv heads, before their static parts.
+     */
+    protected void prepareGroup(int layer, int kvHead, float[] q, int qOff) {}
+
+    /** The shift of query head h's logits: the static part computes {@code (q·k - shift) / sqrt(d)} to match the method. */
+    protected float logitShift(int layer, int head) {
+        return 0f;
+    }
+
+    /** Attention of query head {@code head} (query at q[qOff..]) over part {@code part} of the offloaded set, merged into out. */
+    protected abstract void attendOffloaded(int layer, int head, int part, float[] q, int qOff, S scratch, PartialState out);
+
+    /** Offloaded prompt tokens [offloadedFrom(), offloadedTo()). */
+    protected int offloadedFrom() {
+        return sinkEnd;
+    }
+
+    protected int offloadedTo() {
+        return localStart;
+    }
+
+    @Override
+    public void prefilled(KvCache cache, int promptLength) {
+        if (cache.layers() != layers || cache.kvHeads() != kvHeads || cache.headDim() != headDim) {
+            throw new IllegalArgumentException("KV cache shape does not match the model config");
+        }
+        this.promptLength = promptLength;
+        this.sinkEnd = Math.min(settings.sink(), promptLength);
+        this.localStart = Math.max(sinkEnd, promptLength - settings.local());
+        Arrays.fill(genStart, promptLength);
+        this.slices = DenseAttention.slices(cache);
+        pool = new ScratchPool<>(this::newScratch);
+        int from = sinkEnd, to = localStart;
+        if (to > from) {
+            int[] sparse = sparseLayers();
+            Parallel.forEach(sparse.length * kvHeads, i -> {
+                int layer = sparse[i / kvHeads], kv = i % kvHeads;
+                buildOffloaded(layer, kv, slices[layer][kv], from, to);
+            });
+        }
+        int parts = 1;
+        for (int l = 0; l < layers; l++) parts = Math.max(parts, offloadedParts(l));
+        ensureParts(parts);
+    }
+
+    /** Makes room for this many offloaded parts per head (allocates only when it grows). */
+    protected void ensureParts(int parts) {
+        if (offParts.length == heads && offParts[0].length >= parts) return;
+        PartialState[][] grown = new PartialState[heads][parts];
+        for (int h = 0; h < heads; h++) for (int p = 0; p < parts; p++) grown[h][p] = new PartialState(headDim);
+        offParts = grown;
+    }
+
+    protected int[] sparseLayers() {
+        return java.util.stream.IntStream.range(0, layers).filter(l -> !settings.denseLayers().contains(l)).toArray();
+    }
+
+    /** Tokens of the static set of a layer when the cache holds [0, pos]. */
+    protected int staticCount(int layer, int pos) {
+        return sinkEnd + (promptLength - localStart) + (pos + 1 - genStart[layer]);
+    }
+
+    @Override
+    public void decode(int layer, float[] q, int qOff, KvCache cache, int pos, float[] out, int outOff) {
+        lastContext = pos + 1;
+        if (promptLength >= 0 && !settings.denseLayers().contains(layer)) {
+            beforeStep(layer, pos);
+            int parts = offloadedParts(layer);
+            if (parts > 0) {
+                lastDense = false;
+                ensureParts(parts);
+                staticBody.set(layer, q, qOff, pos);
+                Parallel.forEach(kvHeads, staticBody);
+                offloadedBody.set(layer, q, qOff, parts);
+                Parallel.forEach(heads * parts, offloadedBody);
+                staticBody.q = offloadedBody.q = null;
+                for (int h = 0; h < heads; h++) {
+                    PartialState st = staticParts[h / group][h % group];
+                    for (int p = 0; p < parts; p++) st.merge(offParts[h][p]);
+                    st.writeOutput(out, outOff + h * headDim);
+                    attended[h] = st.nnz();
+                }
+                return;
+            }
+        }
+        lastDense = true;
+        dense.decode(layer, q, qOff, cache, pos, out, outOff);
+        Arrays.fill(attended, pos + 1);
+    }
+
+    /** Keys whose values entered query head h's output in the last decode call (static + offloaded). */
+    public int attendedKeys(int head) {
+        return attended[head];
+    }
+
+    /** Tokens in the cache at the last decode call. */
+    public int contextKeys() {
+        return lastContext;
+    }
+
+    /** Whether the last decode call ran exact attention (dense layer, or nothing offloaded). */
+    public boolean lastStepDense() {
+        return lastDense;
+    }
+
+    /** Phase 1, per kv head: the method's preparation, then the exact static part of its query heads. */
+    private final class StaticBody implements IntConsumer {
+        int layer, qOff, pos;
+        float[] q;
+
+        void set(int layer, float[] q, int qOff, int pos) {
+            this.layer = layer;
+            this.q = q;
+            this.qOff = qOff;
+            this.pos = pos;
+        }
+
+        @Override
+        public void accept(int kv) {
+            prepareGroup(layer, kv, q, qOff);
+            PartialState[] st = staticParts[kv];
+            float[] sh = shifts[kv];
+            for (int g = 0; g < group; g++) {
+                st[g].reset();
+                sh[g] = logitShift(layer, kv * group + g);
+            }
+            HeadSlice slice = slices[layer][kv];
+            int first = kv * group;
+            float[] tile = tiles[kv];
+            DenseAttention.attendGroup(q, qOff, first, group, sh, slice, headDim, scale, 0, sinkEnd, tile, st);
+            DenseAttention.attendGroup(q, qOff, first, group, sh, slice, headDim, scale, localStart, promptLength, tile, st);
+            DenseAttention.attendGroup(q, qOff, first, group, sh, slice, headDim, scale, genStart[layer], pos + 1, tile, st);
+        }
+    }
+
+    /** Phase 2, per (query head, part). */
+    private final class OffloadedBody implements IntConsumer {
+        int layer, qOff, parts;
+        float[] q;
+
+        void set(int layer, float[] q, int qOff, int parts) {
+            this.layer = layer;
+            this.q = q;
+            this.qOff = qOff;
+            this.parts = parts;
+        }
+
+        @Override
+        public void accept(int item) {
+            int h = item / parts, p = item % parts;
+            int slot = pool.acquire();
+            try {
+                PartialState out = offParts[h][p].reset();
+                attendOffloaded(layer, h, p, q, qOff + h * headDim, pool.get(slot), out);
+            } finally {
+                pool.release(slot);
+            }
+        }
+    }
+}

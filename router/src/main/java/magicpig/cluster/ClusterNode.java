@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import magicpig.attention.AttentionSettings;
 import magicpig.model.Attention;
 import magicpig.model.Model;
 import magicpig.model.ModelLoader;
@@ -101,12 +102,23 @@ public final class ClusterNode implements AutoCloseable {
         });
     }
 
-    /** Turns a request's attention settings into a factory (null = the engine's dense attention). */
+    /**
+     * Turns a request's attention settings (flag names, e.g. attention=magicpig, lsh-k=10) into a
+     * factory, on top of the node's configured defaults; null means the engine's dense attention.
+     */
     static Function<Map<String, String>, Attention.Factory> attentionFactories(Config mp) {
-        return settings -> {
-            String mode = settings == null ? "dense" : settings.getOrDefault("attention", "dense");
-            if (mode.equals("dense")) return null;
-            throw new IllegalArgumentException("attention mode '" + mode + "' is not available in the cluster yet");
+        Config a = mp.getConfig("attention");
+        Map<String, String> defaults = new java.util.LinkedHashMap<>();
+        defaults.put("attention", a.getString("mode"));
+        for (String k : List.of("lsh-k", "lsh-l", "lsh-threshold", "sink", "local", "dense-layers", "budget", "seed")) {
+            defaults.put(k, a.getString(k));
+        }
+        AttentionSettings base = AttentionSettings.fromFlags(new java.util.LinkedHashMap<>(defaults));
+        return request -> {
+            Map<String, String> flags = new java.util.LinkedHashMap<>(request == null ? Map.of() : request);
+            AttentionSettings s = base.consume(flags);
+            if (!flags.isEmpty()) throw new IllegalArgumentException("unknown attention settings " + flags.keySet());
+            return s.mode() == AttentionSettings.Mode.DENSE ? null : s.factory();
         };
     }
 

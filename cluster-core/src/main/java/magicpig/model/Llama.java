@@ -1,6 +1,7 @@
 package magicpig.model;
 
 import java.util.function.IntConsumer;
+import magicpig.attention.DenseAttention;
 import magicpig.tensor.FloatKernels;
 import magicpig.tensor.Parallel;
 
@@ -39,7 +40,7 @@ public final class Llama implements ComputeBackend {
         return weights;
     }
 
-    /** A new sequence holding up to {@code capacity} tokens, decoding with the given attention. */
+    /** A new sequence holding up to {@code capacity} tokens, decoding with the given attention (null: dense). */
     @Override
     public Session newSession(int capacity, Attention attention) {
         return new Session(capacity, attention);
@@ -55,7 +56,6 @@ public final class Llama implements ComputeBackend {
         private final float[] px, pxb, pq, pk, pv, patt, phb, phb2;
         private final float[] pcos, psin;
         private final PrefillAttention prefillAttention = new PrefillAttention();
-        private final DecodeAttention denseDecode = new DecodeAttention();
         private int position;
         private int promptLength = -1;
         private int lastChunk;
@@ -63,7 +63,7 @@ public final class Llama implements ComputeBackend {
         private Session(int capacity, Attention attention) {
             LlamaConfig c = config;
             this.cache = new KvCache(c, capacity);
-            this.attention = attention;
+            this.attention = attention != null ? attention : new DenseAttention(c);
             x = new float[c.dim()];
             xb = new float[c.dim()];
             q = new float[c.qDim()];
@@ -139,7 +139,7 @@ public final class Llama implements ComputeBackend {
             if (position == 0) throw new IllegalStateException("nothing was prefilled");
             classify(px, (lastChunk - 1) * config.dim()); // the last token of the last chunk
             promptLength = position;
-            if (attention != null) attention.prefilled(cache, promptLength);
+            attention.prefilled(cache, promptLength);
             return logits;
         }
 
@@ -179,8 +179,7 @@ public final class Llama implements ComputeBackend {
 
         /** Decode attention of the query in {@code q} at pos, into {@code att}. */
         private void attend(int layer, int pos) {
-            if (attention == null) denseDecode.run(layer, pos);
-            else attention.decode(layer, q, 0, cache, pos, att, 0);
+            attention.decode(layer, q, 0, cache, pos, att, 0);
         }
 
         private void beginDecodeStep() {
@@ -253,7 +252,7 @@ public final class Llama implements ComputeBackend {
 
         @Override
         public void close() {
-            if (attention != null) attention.close();
+            attention.close();
             cache.close();
         }
 
@@ -277,27 +276,6 @@ public final class Llama implements ComputeBackend {
                 int b = item / heads, h = item % heads;
                 int off = b * config.qDim() + h * config.headDim();
                 ExactAttention.attendHead(pq, off, cache, layer, h / config.groupSize(), pos0 + b + 1, patt, off, Scratch.scores(cache.capacity()));
-            }
-        }
-
-        /** Dense decode attention when the session has no pluggable attention step. */
-        private final class DecodeAttention implements IntConsumer {
-            private int layer, pos;
-
-            void run(int layer, int pos) {
-                this.layer = layer;
-                this.pos = pos;
-                if ((long) config.heads() * (pos + 1) * config.headDim() < 1 << 15) {
-                    for (int h = 0; h < config.heads(); h++) accept(h); // too little work to split
-                } else {
-                    Parallel.forEach(config.heads(), this);
-                }
-            }
-
-            @Override
-            public void accept(int h) {
-                int off = h * config.headDim();
-                ExactAttention.attendHead(q, off, cache, layer, h / config.groupSize(), pos + 1, att, off, Scratch.scores(cache.capacity()));
             }
         }
     }

@@ -25,6 +25,7 @@ class EmbeddedClusterTest {
     static void start() throws Exception {
         node = ClusterNode.start(ConfigFactory.parseString("""
                 pekko.remote.artery.canonical.port = 0
+                magicpig.http.port = 0
                 magicpig.model = "synthetic:tiny"
                 """));
     }

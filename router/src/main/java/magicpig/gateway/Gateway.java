@@ -85,6 +85,13 @@ public final class Gateway implements AutoCloseable {
         return binding.localAddress().getPort();
     }
 
+    /** The API's base URL, as clients configure it: http://HOST:PORT/v1. */
+    public String url() {
+        var a = binding.localAddress();
+        String host = a.getAddress() != null && a.getAddress().isAnyLocalAddress() ? "127.0.0.1" : a.getHostString();
+        return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort() + "/v1";
+    }
+
     public ServedModel model() {
         return model;
     }

@@ -44,8 +44,11 @@ final class CompletionRun {
     /** Completes when the generation is over, however it ended. */
     private final CompletableFuture<Void> over = new CompletableFuture<>();
 
+    private final Runnable onHangUp = this::abort;
+
     // guarded by this
     private SequenceClient.Handle handle;
+    private ClientConnection connection;
     private final StringBuilder whole = new StringBuilder();
     private final List<ByteString> early = new ArrayList<>();
     private BoundedSourceQueue<ByteString> queue;
@@ -64,12 +67,13 @@ final class CompletionRun {
     }
 
     /** Submits the sequence; the response comes once the worker admitted it (streams) or the answer is complete. */
-    CompletionStage<HttpResponse> start(SequenceClient client, CompletionStage<?> clientGone) {
+    CompletionStage<HttpResponse> start(SequenceClient client, ClientConnection connection) {
         synchronized (this) { // events wait until the handle is known
+            this.connection = connection;
             handle = client.generate(new GenerationRequest(id, request.prompt(), request.maxTokens(), request.sampling(),
                     request.attention()), this::onEvent);
         }
-        clientGone.thenRun(this::abort);
+        connection.join(onHangUp);
         if (request.stream()) {
             return first.thenApply(e -> e instanceof SequenceEvent.Failed ? refusal(error).response() : streamResponse());
         }
@@ -147,6 +151,7 @@ final class CompletionRun {
     }
 
     private void finishUp() {
+        connection.leave(onHangUp);
         if (queue != null) queue.complete();
         else completeOnAttach = true;
         if (!released) {

@@ -4,7 +4,6 @@ import com.typesafe.config.ConfigFactory;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import magicpig.cluster.SequenceClient;
-import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
@@ -70,13 +69,13 @@ public final class Gateway implements AutoCloseable {
     }
 
     private static void serve(IncomingConnection conn, OpenAiApi api, Materializer mat) {
-        CompletableFuture<Done> gone = new CompletableFuture<>();
+        ClientConnection connection = new ClientConnection();
         Flow<HttpRequest, HttpResponse, NotUsed> flow = Flow.of(HttpRequest.class)
                 .watchTermination((m, done) -> {
-                    done.whenComplete((d, t) -> gone.complete(Done.getInstance()));
+                    done.whenComplete((d, t) -> connection.closed());
                     return m;
                 })
-                .mapAsync(1, req -> api.handle(req, gone));
+                .mapAsync(1, req -> api.handle(req, connection));
         conn.handleWith(flow, mat);
     }
 

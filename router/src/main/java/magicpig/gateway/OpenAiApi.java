@@ -59,10 +59,10 @@ final class OpenAiApi {
     }
 
     /** Answers one request; never fails: every problem becomes an OpenAI error response. */
-    CompletionStage<HttpResponse> handle(HttpRequest req, CompletionStage<?> clientGone) {
+    CompletionStage<HttpResponse> handle(HttpRequest req, ClientConnection connection) {
         CompletionStage<HttpResponse> answer;
         try {
-            answer = route(req, clientGone);
+            answer = route(req, connection);
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
@@ -77,7 +77,7 @@ final class OpenAiApi {
         });
     }
 
-    private CompletionStage<HttpResponse> route(HttpRequest req, CompletionStage<?> clientGone) {
+    private CompletionStage<HttpResponse> route(HttpRequest req, ClientConnection connection) {
         String path = req.getUri().path();
         boolean get = req.method().equals(HttpMethods.GET), post = req.method().equals(HttpMethods.POST);
         switch (path) {
@@ -100,7 +100,7 @@ final class OpenAiApi {
                 if (!post) throw ApiError.methodNotAllowed("use POST " + path);
                 authorize(req);
                 boolean chat = path.equals("/v1/chat/completions");
-                return body(req).thenCompose(json -> generate(json, chat, clientGone));
+                return body(req).thenCompose(json -> generate(json, chat, connection));
             }
             default -> {
                 if (path.startsWith("/v1/models/") && get) {
@@ -115,7 +115,7 @@ final class OpenAiApi {
         }
     }
 
-    private CompletionStage<HttpResponse> generate(JsonNode json, boolean chat, CompletionStage<?> clientGone) {
+    private CompletionStage<HttpResponse> generate(JsonNode json, boolean chat, ClientConnection connection) {
         CompletionRequest request = CompletionRequest.parse(json, chat, model);
         ready();
         if (!admission.tryAcquire()) {
@@ -126,7 +126,7 @@ final class OpenAiApi {
         String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong())
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         try {
-            return new CompletionRun(id, request, model, admission, settings.keepAlive()).start(client, clientGone);
+            return new CompletionRun(id, request, model, admission, settings.keepAlive()).start(client, connection);
         } catch (RuntimeException e) {
             admission.release();
             throw e;

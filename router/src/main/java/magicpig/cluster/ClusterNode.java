@@ -62,14 +62,14 @@ public final class ClusterNode implements AutoCloseable {
         }
         if (roles.isEmpty()) throw new IllegalArgumentException("a node needs at least one role");
         Config full = ConfigFactory.parseMap(Map.of("pekko.cluster.roles", List.copyOf(roles))).withFallback(config);
+        GatewaySettings http = roles.contains(GATEWAY) ? GatewaySettings.from(mp) : null;
         Model model = roles.contains(GPU_WORKER) ? loadModel(mp) : null;
         ServedModel served = null;
         ActorSystem<Void> started = null;
         try {
-            if (roles.contains(GATEWAY)) {
+            if (http != null) {
                 // A gateway tokenizes and renders chat templates itself; without a worker here it reads the
                 // same model spec for that (see ServedModel).
-                GatewaySettings http = GatewaySettings.from(mp);
                 served = model != null ? ServedModel.of(model, http.servedName(), log::warn)
                         : ServedModel.load(mp, http.servedName(), log::warn);
             }
@@ -83,7 +83,7 @@ public final class ClusterNode implements AutoCloseable {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));
             }
-            Gateway gateway = served == null ? null : Gateway.start(system, served, GatewaySettings.from(mp), new SequenceClient(system));
+            Gateway gateway = served == null ? null : Gateway.start(system, served, http, new SequenceClient(system));
             return new ClusterNode(system, roles, model, gateway);
         } catch (Exception e) {
             if (started != null) {

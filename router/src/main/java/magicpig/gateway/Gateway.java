@@ -29,21 +29,21 @@ public final class Gateway implements AutoCloseable {
     private final ServerBinding binding;
     private final ServedModel model;
     private final Admission admission;
-    private final WorkerDirectory workers;
+    private final ClusterCapacity capacity;
 
-    private Gateway(ServerBinding binding, ServedModel model, Admission admission, WorkerDirectory workers) {
+    private Gateway(ServerBinding binding, ServedModel model, Admission admission, ClusterCapacity capacity) {
         this.binding = binding;
         this.model = model;
         this.admission = admission;
-        this.workers = workers;
+        this.capacity = capacity;
     }
 
     /** Binds host:port (port 0 = any free one) and returns once the server listens. */
     public static Gateway start(ActorSystem<?> system, ServedModel model, GatewaySettings settings, SequenceClient client) throws Exception {
-        WorkerDirectory workers = new WorkerDirectory(system);
-        Admission admission = new Admission(settings.maxInFlight(), settings.workerMaxBatch() + settings.workerMaxQueued(), workers::count);
+        ClusterCapacity capacity = new ClusterCapacity(system, settings.attentionMode());
+        Admission admission = new Admission(settings.maxInFlight(), settings.workerMaxBatch() + settings.workerMaxQueued(), capacity::workers);
         Materializer mat = Materializer.matFromSystem(system);
-        OpenAiApi api = new OpenAiApi(model, settings, client, workers, admission, mat);
+        OpenAiApi api = new OpenAiApi(model, settings, client, capacity, admission, mat);
         ServerSettings server = ServerSettings.create(ConfigFactory.parseString(
                 "pekko.http.server.request-timeout = " + settings.requestTimeout().toMillis() + "ms\n"
                         + "pekko.http.server.parsing.max-content-length = " + settings.maxBodyBytes() + "\n"
@@ -65,7 +65,7 @@ public final class Gateway implements AutoCloseable {
                 settings.host(), binding.localAddress().getPort(), model.chatTemplate().name(),
                 settings.maxInFlight() > 0 ? settings.maxInFlight() : "workers x " + (settings.workerMaxBatch() + settings.workerMaxQueued()),
                 settings.apiKeys().isEmpty() ? "" : "; API keys required");
-        return new Gateway(binding, model, admission, workers);
+        return new Gateway(binding, model, admission, capacity);
     }
 
     private static void serve(IncomingConnection conn, OpenAiApi api, Materializer mat) {
@@ -109,7 +109,7 @@ public final class Gateway implements AutoCloseable {
     }
 
     public int workersUp() {
-        return workers.count();
+        return capacity.workers();
     }
 
     /** Stops accepting connections; running requests end with the actor system. */

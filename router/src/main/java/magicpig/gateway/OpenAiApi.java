@@ -41,18 +41,18 @@ final class OpenAiApi {
     private final ServedModel model;
     private final GatewaySettings settings;
     private final SequenceClient client;
-    private final WorkerDirectory workers;
+    private final ClusterCapacity capacity;
     private final Admission admission;
     private final Materializer materializer;
     private final long started = Instant.now().getEpochSecond();
     private final List<byte[]> keys;
 
-    OpenAiApi(ServedModel model, GatewaySettings settings, SequenceClient client, WorkerDirectory workers, Admission admission,
+    OpenAiApi(ServedModel model, GatewaySettings settings, SequenceClient client, ClusterCapacity capacity, Admission admission,
               Materializer materializer) {
         this.model = model;
         this.settings = settings;
         this.client = client;
-        this.workers = workers;
+        this.capacity = capacity;
         this.admission = admission;
         this.materializer = materializer;
         this.keys = settings.apiKeys().stream().map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
@@ -88,7 +88,7 @@ final class OpenAiApi {
             case "/ready" -> {
                 if (!get) throw ApiError.methodNotAllowed("use GET " + path);
                 ready();
-                return done(Json.response(StatusCodes.OK, Json.object().put("status", "ready").put("workers", workers.count())
+                return done(Json.response(StatusCodes.OK, Json.object().put("status", "ready").put("workers", capacity.workers())
                         .put("in_flight", admission.inFlight()).put("admission_limit", admission.limit())));
             }
             case "/v1/models" -> {
@@ -134,7 +134,8 @@ final class OpenAiApi {
     }
 
     private void ready() {
-        if (workers.count() == 0) throw ApiError.unavailable("no transformer worker is up in the cluster yet");
+        String why = capacity.notReady();
+        if (why != null) throw ApiError.unavailable(why);
     }
 
     private void authorize(HttpRequest req) {

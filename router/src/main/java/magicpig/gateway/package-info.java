@@ -4,7 +4,8 @@
  * <h2>Endpoints</h2>
  * {@code POST /v1/completions}, {@code POST /v1/chat/completions}, {@code GET /v1/models} (and
  * {@code /v1/models/ID}), {@code GET /health} (the process answers) and {@code GET /ready} (a
- * transformer worker is registered in the cluster; 503 until then). Parameters: {@code max_tokens} /
+ * transformer worker is registered in the cluster and, unless the attention mode is dense, a
+ * cpu-attention node is up; 503 until then). Parameters: {@code max_tokens} /
  * {@code max_completion_tokens}, {@code temperature}, {@code top_p}, {@code top_k}, {@code min_p},
  * {@code seed}, {@code stop} (string or list, matched on the decoded text, cut, and the sequence
  * cancelled), {@code n} = 1, {@code stream}, {@code stream_options.include_usage}; and the extension

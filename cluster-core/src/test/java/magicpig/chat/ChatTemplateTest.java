@@ -198,6 +198,27 @@ class ChatTemplateTest {
                 {{- ' ' ~ loop.index ~ '/' ~ loop.length ~ ':' ~ m.content.strip() | upper }}{% if loop.last %}.{% endif %}
             {%- endfor %}""";
 
+    /** Gemma's: renames the assistant role, refuses a system message. */
+    static final String GEMMA = "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+            + "{% endif %}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+            + "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+            + "{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}"
+            + "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}"
+            + "{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}";
+
+    /** The constructs of DeepSeek-R1's template: a namespace of flags, split(...)[-1] to drop the reasoning, neighbours by index. */
+    static final String DEEPSEEK_LIKE = """
+            {%- set ns = namespace(system_prompt='', is_first=false) -%}
+            {%- for message in messages -%}{%- if message['role'] == 'system' -%}{%- set ns.system_prompt = message['content'] -%}{%- endif -%}{%- endfor -%}
+            {{ bos_token }}{{ ns.system_prompt }}
+            {%- for message in messages -%}
+            {%- if message['role'] == 'user' -%}{{ '<|User|>' + message['content'] }}
+            {%- elif message['role'] == 'assistant' -%}{{ '<|Assistant|>' + message['content'].split('</think>')[-1] + '<|end|>' }}
+            {%- endif -%}
+            {%- if not loop.last and messages[loop.index0 + 1]['role'] == message['role'] -%}{{ raise_exception('twice') }}{%- endif -%}
+            {%- endfor -%}
+            {%- if add_generation_prompt -%}{{ '<|Assistant|><think>\n' }}{%- endif -%}""";
+
     static List<ChatMessage> conversation(String... roleContent) {
         List<ChatMessage> out = new ArrayList<>();
         for (int k = 0; k < roleContent.length; k += 2) out.add(new ChatMessage(roleContent[k], roleContent[k + 1]));
@@ -265,6 +286,17 @@ class ChatTemplateTest {
         assertEquals("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nU<|im_end|>\n"
                 + "<|im_start|>assistant\n", render(QWEN2, "", "<|im_end|>", conversation("user", "U"), true));
         assertEquals(expected, render(QWEN2, "", "<|im_end|>", conv, true));
+    }
+
+    @Test
+    void gemmaAndDeepSeekStyleTemplates() {
+        assertEquals("<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\nHello<end_of_turn>\n<start_of_turn>model\n",
+                render(GEMMA, "<bos>", "<eos>", conversation("user", " Hi ", "assistant", "Hello"), true));
+        assertEquals("System role not supported", assertThrows(ChatTemplateException.class,
+                () -> render(GEMMA, "<bos>", "<eos>", conversation("system", "S", "user", "U"), true)).getMessage());
+        assertEquals("<s>S<|User|>Q<|Assistant|>A<|end|><|User|>Q2<|Assistant|><think>\n",
+                render(DEEPSEEK_LIKE, "<s>", "</s>", conversation("system", "S", "user", "Q", "assistant", "<think>hm</think>A",
+                        "user", "Q2"), true));
     }
 
     @Test

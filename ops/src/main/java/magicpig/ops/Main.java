@@ -20,9 +20,11 @@ public final class Main {
                         [--dtype f32|f16|bf16|q8_0|q4_0] [--ctx-size N] [--prompt-ids IDS]
                         [--attention dense|magicpig|topk|quest|oracle-sampling] [--lsh-k K] [--lsh-l L]
                         [--lsh-threshold T] [--sink N] [--local N] [--dense-layers SPEC] [--budget B]
-              serve     [--model PATH|synthetic:NAME] [--port 8080] [--config FILE] [--cluster-port N]
+              serve     [--model PATH|synthetic:NAME] [--port 8080] [--host 127.0.0.1] [--config FILE] [--cluster-port N]
+                        [--api-key KEY[,KEY...]] [--max-in-flight N] [--served-model-name NAME]
                         [--attention MODE] [--lsh-k K] [--lsh-l L] [--shards N] [--shard-memory SIZE] ...
-                        all roles in one JVM (the embedded default); without --model, a small demo model
+                        all roles in one JVM (the embedded default); without --model, a small demo model;
+                        serves the OpenAI API at http://HOST:PORT/v1 (completions, chat/completions, models)
               node      --roles gateway,gpu-worker,cpu-attention --seed-nodes HOST:PORT[,...] [--cluster-port N]
                         adds a process to a cluster
               bench decode --model PATH|synthetic:NAME [--dtype TYPE] [--context N,...] [--tokens N]

@@ -44,6 +44,8 @@ final class NodeCommand {
         SETTINGS.put("shard-memory", "magicpig.shard.memory-budget");
         SETTINGS.put("max-batch", "magicpig.worker.max-batch");
         SETTINGS.put("aeron-port", "magicpig.aeron.port");
+        SETTINGS.put("max-in-flight", "magicpig.http.max-in-flight");
+        SETTINGS.put("served-model-name", "magicpig.http.served-model-name");
     }
 
     private NodeCommand() {}
@@ -58,13 +60,16 @@ final class NodeCommand {
 
     private static int run(String[] args, boolean serve, PrintStream out, PrintStream err) throws Exception {
         Set<String> valued = new HashSet<>(SETTINGS.keySet());
-        valued.addAll(Set.of("config", "seed-nodes", "roles"));
+        valued.addAll(Set.of("config", "seed-nodes", "roles", "api-key"));
         Flags f = Flags.parse(args, 1, valued, Set.of());
         if (!f.positional().isEmpty()) throw new UsageException("unexpected argument '" + f.positional().get(0) + "'");
         Config config = toConfig(f, serve);
         try (ClusterNode node = ClusterNode.start(config)) {
             err.println("magicpig: node up at " + node.system().address() + " with roles " + node.roles()
                     + " (Ctrl-C stops it)");
+            if (node.roles().contains(ClusterNode.GATEWAY)) {
+                err.println("magicpig: OpenAI API for " + node.gateway().model().name() + " at " + node.gateway().url());
+            }
             CountDownLatch stopped = new CountDownLatch(1);
             node.system().getWhenTerminated().thenRun(stopped::countDown);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -95,6 +100,12 @@ final class NodeCommand {
             }
         }
         values.put("pekko.cluster.seed-nodes", seeds);
+        if (f.has("api-key")) {
+            List<String> keys = new ArrayList<>();
+            for (String k : f.get("api-key", "").split(",")) if (!k.isBlank()) keys.add(k.strip());
+            if (keys.isEmpty()) throw new UsageException("--api-key needs KEY[,KEY...]");
+            values.put("magicpig.http.api-keys", keys);
+        }
         if (f.has("roles")) {
             values.put("magicpig.roles", List.of(f.get("roles", "").split(",")));
         } else if (!serve) {

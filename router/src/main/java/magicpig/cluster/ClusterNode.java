@@ -8,6 +8,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import magicpig.attention.AttentionSettings;
+import magicpig.gateway.Gateway;
+import magicpig.gateway.GatewaySettings;
+import magicpig.gateway.ServedModel;
 import magicpig.model.Attention;
 import magicpig.model.Model;
 import magicpig.model.ModelLoader;
@@ -36,11 +39,13 @@ public final class ClusterNode implements AutoCloseable {
     private final ActorSystem<Void> system;
     private final Set<String> roles;
     private final Model model;
+    private final Gateway gateway;
 
-    private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model) {
+    private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model, Gateway gateway) {
         this.system = system;
         this.roles = roles;
         this.model = model;
+        this.gateway = gateway;
     }
 
     /** Our defaults; loaded explicitly, so that shading cannot reorder them under Pekko's reference.conf. */
@@ -58,9 +63,19 @@ public final class ClusterNode implements AutoCloseable {
         }
         if (roles.isEmpty()) throw new IllegalArgumentException("a node needs at least one role");
         Config full = ConfigFactory.parseMap(Map.of("pekko.cluster.roles", List.copyOf(roles))).withFallback(config);
+        GatewaySettings http = roles.contains(GATEWAY) ? GatewaySettings.from(mp) : null;
         Model model = roles.contains(GPU_WORKER) ? loadModel(mp) : null;
+        ServedModel served = null;
+        ActorSystem<Void> started = null;
         try {
+            if (http != null) {
+                // A gateway tokenizes and renders chat templates itself; without a worker here it reads the
+                // same model spec for that (see ServedModel).
+                served = model != null ? ServedModel.of(model, http.servedName(), log::warn)
+                        : ServedModel.load(mp, http.servedName(), log::warn);
+            }
             ActorSystem<Void> system = ActorSystem.create(guardian(roles, model, mp), "magicpig", full);
+            started = system;
             // Entities live on gateway nodes; other roles get a proxy from the same call. Done here, not
             // in the guardian, so that the node can take requests as soon as start returns.
             ClusterSharding.get(system).init(Entity.of(SequenceEntity.TYPE_KEY, ec -> SequenceEntity.create(ec.getEntityId()))
@@ -69,8 +84,14 @@ public final class ClusterNode implements AutoCloseable {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));
             }
-            return new ClusterNode(system, roles, model);
-        } catch (RuntimeException e) {
+            Gateway gateway = served == null ? null : Gateway.start(system, served, http, new SequenceClient(system));
+            return new ClusterNode(system, roles, model, gateway);
+        } catch (Exception e) {
+            if (started != null) {
+                started.terminate();
+                started.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            if (served != null) served.close();
             if (model != null) model.close();
             throw e;
         }
@@ -134,6 +155,17 @@ public final class ClusterNode implements AutoCloseable {
         return model;
     }
 
+    /** The HTTP gateway; only on gateway nodes. */
+    public Gateway gateway() {
+        if (gateway == null) throw new IllegalStateException("this node has no gateway role");
+        return gateway;
+    }
+
+    /** The port the OpenAI API listens on (the chosen one when magicpig.http.port is 0); only on gateway nodes. */
+    public int httpPort() {
+        return gateway().port();
+    }
+
     /** A client for submitting generations; only on gateway nodes. */
     public SequenceClient client() {
         if (!roles.contains(GATEWAY)) throw new IllegalStateException("this node has no gateway role");
@@ -143,8 +175,10 @@ public final class ClusterNode implements AutoCloseable {
     /** Leaves the cluster and stops; returns when the actor system has terminated. */
     @Override
     public void close() throws Exception {
+        if (gateway != null) gateway.close();
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        if (gateway != null) gateway.model().close();
         if (model != null) model.close();
     }
 }

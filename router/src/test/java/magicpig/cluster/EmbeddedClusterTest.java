@@ -25,8 +25,11 @@ class EmbeddedClusterTest {
     static void start() throws Exception {
         node = ClusterNode.start(ConfigFactory.parseString("""
                 pekko.remote.artery.canonical.port = 0
+                magicpig.http.port = 0
                 magicpig.model = "synthetic:tiny"
                 """));
+        // start returns before the worker's registration has reached the receptionist
+        for (int i = 0; i < 600 && node.gateway().workersUp() == 0; i++) Thread.sleep(50);
     }
 
     @AfterAll
@@ -67,7 +70,8 @@ class EmbeddedClusterTest {
             }));
         }
         for (int i = 0; i < n; i++) {
-            assertInstanceOf(SequenceEvent.Finished.class, handles.get(i).done().toCompletableFuture().get(60, TimeUnit.SECONDS));
+            SequenceEvent end = handles.get(i).done().toCompletableFuture().get(60, TimeUnit.SECONDS);
+            assertInstanceOf(SequenceEvent.Finished.class, end, String.valueOf(end));
             int[] expected = Generation.run(node.model(), prompts[i], 12, SamplingSettings.GREEDY, null, t -> true).tokens();
             assertArrayEquals(expected, outs.get(i).stream().mapToInt(Integer::intValue).toArray(), "sequence " + i);
         }

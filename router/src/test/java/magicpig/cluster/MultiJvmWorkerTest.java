@@ -26,7 +26,7 @@ class MultiJvmWorkerTest {
         int seedPort = NodeProcess.freePort();
         String seed = "pekko.cluster.seed-nodes = [\"pekko://magicpig@127.0.0.1:" + seedPort + "\"]";
         try (ClusterNode gateway = ClusterNode.start(ConfigFactory.parseString(seed + "\n"
-                + "pekko.remote.artery.canonical.port = " + seedPort + "\nmagicpig.roles = [gateway]"));
+                + "pekko.remote.artery.canonical.port = " + seedPort + "\nmagicpig.roles = [gateway]\nmagicpig.http.port = 0"));
              NodeProcess worker = NodeProcess.start(seed, "pekko.remote.artery.canonical.port = 0",
                      "magicpig.roles = [gpu-worker]", "magicpig.model = \"synthetic:tiny\"");
              Model local = ModelLoader.load("synthetic:tiny", ModelLoader.Options.DEFAULT)) {

@@ -26,7 +26,7 @@ class KernelTest {
     /** Row lengths per block size: several whole vectors, odd numbers of blocks, and for 1-value types, tails. */
     static int[] colsFor(GgmlType type) {
         return switch (type.blockSize) {
-            case 1 -> new int[] {1, 7, 16, 17, 31, 33, 48, 95, 250, 1000};
+            case 1 -> new int[] {1, 7, 16, 17, 31, 33, 48, 95, 250, 1000, 2048, 4099};
             case 32 -> new int[] {32, 64, 96, 160, 1024};
             default -> new int[] {256, 512, 768, 2304};
         };
@@ -114,13 +114,18 @@ class KernelTest {
 
     private static float scalarRow(WeightMatrix w, int row, float[] x, int xOff, float[] dst, int dstOff) {
         return switch (w) {
+            // F32 and F16 have no separate scalar path (F16's conversion loop is plain Java that C2
+            // vectorizes where the hardware can): check their kernels again.
             case F32Matrix m -> {
-                // F32 has no separate scalar path: its vector loop has a scalar tail only.
                 if (x != null) yield m.dot(row, x, xOff);
                 m.dequantizeRow(row, dst, dstOff);
                 yield 0;
             }
-            case F16Matrix m -> m.scalarRow(row, x, xOff, dst, dstOff);
+            case F16Matrix m -> {
+                if (x != null) yield m.dot(row, x, xOff);
+                m.dequantizeRow(row, dst, dstOff);
+                yield 0;
+            }
             case BF16Matrix m -> m.scalarRow(row, x, xOff, dst, dstOff);
             case Q8_0Matrix m -> m.scalarRow(row, x, xOff, dst, dstOff);
             case Q4_0Matrix m -> m.scalarRow(row, x, xOff, dst, dstOff);
@@ -183,6 +188,39 @@ class KernelTest {
                 if (Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits(e)) {
                     fail("half 0x" + Integer.toHexString(h & 0xFFFF) + " decoded as " + got[i] + ", is " + e);
                 }
+            }
+        }
+    }
+
+    /**
+     * The same checks after the kernels have run hot enough for C2 to compile them (the other tests
+     * mostly see the interpreter and C1, which run the Vector API's Java fallbacks and F16's scalar
+     * conversions, not the intrinsics the hot path uses).
+     */
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void kernelsAgreeOnceCompiled(GgmlType type) {
+        Random rnd = new Random(99 + type.ordinal());
+        int rows = 4, cols = 256;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment data = randomBlocks(type, rows, cols, rnd, arena);
+            WeightMatrix w = WeightMatrix.of(type, data, rows, cols);
+            float[] x = new float[cols];
+            for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
+            float[] y = new float[rows], rowBuf = new float[cols];
+            for (int round = 0; round < 5000; round++) {
+                for (int r = 0; r < rows; r++) y[r] = w.dot(r, x, 0);
+                for (int r = 0; r < rows; r++) w.dequantizeRow(r, rowBuf, 0);
+            }
+            for (int r = 0; r < rows; r++) {
+                float[] expected = GgmlReference.row(type, data, r, cols);
+                checkDequantized(type, expected, w::dequantizeRow, r, type + " (compiled) row " + r);
+                double exact = 0, magnitude = 0;
+                for (int i = 0; i < cols; i++) {
+                    exact += (double) expected[i] * x[i];
+                    magnitude += Math.abs((double) expected[i] * x[i]);
+                }
+                assertEquals(exact, y[r], 1e-5 * magnitude + 1e-35, type + " (compiled) dot of row " + r);
             }
         }
     }

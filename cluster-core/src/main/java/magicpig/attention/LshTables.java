@@ -118,14 +118,17 @@ public final class LshTables {
             ranges[2 * t] = offsets.getAtIndex(INT, ob);
             ranges[2 * t + 1] = offsets.getAtIndex(INT, ob + 1);
         }
-        // phase 2: count. A bucket two tables ahead is touched early for the same reason.
-        int found = 0;
+        // phase 2: touch the first line of every bucket, again in one pass of independent loads,
+        // so the bucket walks below mostly hit the cache (measured 10-30% faster than touching a
+        // bucket or two ahead inside the walk, whose long loop body keeps the misses apart)
         int touch = 0;
         for (int t = 0; t < tables; t++) {
-            int ahead = 2 * (t + TOUCH_AHEAD);
-            if (t + TOUCH_AHEAD < tables && ranges[ahead] < ranges[ahead + 1]) {
-                touch += tokens.getAtIndex(CHAR, (long) (t + TOUCH_AHEAD) * n + ranges[ahead]);
-            }
+            int from = ranges[2 * t];
+            if (from < ranges[2 * t + 1]) touch += tokens.getAtIndex(CHAR, (long) t * n + from);
+        }
+        // phase 3: count
+        int found = 0;
+        for (int t = 0; t < tables; t++) {
             long tb = (long) t * n;
             for (int j = ranges[2 * t], to = ranges[2 * t + 1]; j < to; j++) {
                 int i = tokens.getAtIndex(CHAR, tb + j);
@@ -139,5 +142,4 @@ public final class LshTables {
         return found;
     }
 
-    private static final int TOUCH_AHEAD = 2;
 }

@@ -34,7 +34,7 @@ final class BenchCommand {
     }
 
     private static int attention(String[] args, PrintStream out, PrintStream err) {
-        throw new UsageException("bench attention is not available yet");
+        return magicpig.attention.eval.AttentionBench.run(java.util.Arrays.copyOfRange(args, 2, args.length), out, err);
     }
 
     /**

@@ -101,13 +101,8 @@ public final class AttentionEval {
                 rows.addAll(r);
             }
         }
-        String table = table(rows, settings);
-        out.print(table);
         try {
-            Files.createDirectories(dir);
-            Files.writeString(dir.resolve("attention.md"), table);
-            List<ErrorPlot.Point> pts = rows.stream().map(r -> new ErrorPlot.Point(r.workload(), r.method(), r.touched(), r.error())).toList();
-            ErrorPlot.write(pts, METHODS, dir.resolve("attention.png"));
+            out.print(write(rows, settings, dir, "attention"));
             err.println("eval attention: wrote " + dir.resolve("attention.md") + " and " + dir.resolve("attention.png"));
         } catch (IOException e) {
             err.println("eval attention: cannot write results to " + dir + ": " + e.getMessage());
@@ -184,6 +179,16 @@ public final class AttentionEval {
             }
             return new double[]{touched / heads, error / heads};
         }
+    }
+
+    /** Writes DIR/NAME.md (the table, also returned) and DIR/NAME.png (the plot) for rows. */
+    public static String write(List<Row> rows, AttentionSettings settings, Path dir, String name) throws IOException {
+        String table = table(rows, settings);
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(name + ".md"), table);
+        List<ErrorPlot.Point> pts = rows.stream().map(r -> new ErrorPlot.Point(r.workload(), r.method(), r.touched(), r.error())).toList();
+        ErrorPlot.write(pts, METHODS, dir.resolve(name + ".png"));
+        return table;
     }
 
     static String table(List<Row> rows, AttentionSettings s) {

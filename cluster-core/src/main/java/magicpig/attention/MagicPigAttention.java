@@ -28,7 +28,7 @@ import magicpig.tensor.Parallel;
  * besides the engine's cache, plus {@code 2 L + 4} bytes of index per token and kv head.
  */
 public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScratch> {
-    private final Arena arena = Arena.ofShared();
+    private Arena arena = Arena.ofShared();
     private final OffloadedHead[][] offloaded;
     private final LogWeights weights;
     private final int threshold;
@@ -66,6 +66,19 @@ public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScra
         this.qNorm = new float[heads];
         this.qc = new float[heads];
         this.bits = new long[kvHeads][4 * words];
+    }
+
+    /** A new prompt replaces the old one's blocks (and frees their memory). */
+    @Override
+    public void prefilled(magicpig.model.KvCache cache, int promptLength) {
+        boolean built = false;
+        for (OffloadedHead[] row : offloaded) for (OffloadedHead h : row) if (h != null && (h.center() != null)) built = true;
+        if (built) {
+            arena.close();
+            arena = Arena.ofShared();
+            for (OffloadedHead[] row : offloaded) for (int kv = 0; kv < row.length; kv++) if (row[kv] != null) row[kv] = new OffloadedHead(row[kv].hash(), headDim);
+        }
+        super.prefilled(cache, promptLength);
     }
 
     @Override

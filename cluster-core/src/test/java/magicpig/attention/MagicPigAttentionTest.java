@@ -136,10 +136,11 @@ class MagicPigAttentionTest {
             a.prefilled(cache, 2999);
             b.prefilled(cache, 2999);
             float[] q = TestData.gaussian(c.qDim(), r, 0.5f);
-            float[] oa = new float[c.qDim()], ob = new float[c.qDim()];
+            float[] oa = new float[c.qDim()], ob = new float[c.qDim()], layer1 = null;
             for (int layer = 0; layer < 3; layer++) {
                 a.decode(layer, q, 0, cache, 2999, oa, 0);
                 b.decode(layer, q, 0, cache, 2999, ob, 0);
+                if (layer == 1) layer1 = oa.clone();
                 assertArrayEquals(oa, ob, "same seed, same sample");
                 if (layer % 2 == 0) {
                     assertTrue(a.lastStepDense());
@@ -150,6 +151,13 @@ class MagicPigAttentionTest {
                 }
             }
             assertEquals(0, a.blocks(0, 0).length, "no tables for dense layers");
+            // a second prompt replaces the first one's blocks
+            int blocks = a.blocks(1, 0).length;
+            a.prefilled(cache, 2999);
+            assertEquals(blocks, a.blocks(1, 0).length);
+            assertEquals(2999 - 4 - 16, a.offloadedTokens(1));
+            a.decode(1, q, 0, cache, 2999, oa, 0);
+            assertArrayEquals(layer1, oa, "same blocks, same sample");
             a.close();
             b.close();
         }

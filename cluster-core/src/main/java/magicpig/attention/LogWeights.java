@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  * method with no data-dependent branches, which is what lets C2 keep every vector in registers
  * (helper methods or branches on masks made it box them: ~100 KB of garbage per step).
  */
-final class LogWeights {
+public final class LogWeights {
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     private static final int SERIES_TERMS = 20;
     /** Keys per batch: the scratch needs 2 x CHUNK doubles. */
@@ -36,7 +36,7 @@ final class LogWeights {
     /** Series ratios (L-2-j)/(3+j), j = 0.. SERIES_TERMS-1: term_{k+1} = term_k (L-k)/(k+1) P/(1-P). */
     private final double[] ratio;
 
-    LogWeights(InclusionProbability u) {
+    public LogWeights(InclusionProbability u) {
         this.u = u;
         this.k = u.k();
         this.tables = u.tables();

@@ -25,6 +25,6 @@ public record ShardAddress(String shardName, String node, String aeronDirectory,
 
     @Override
     public String toString() {
-        return "shard '" + shardName + "' on " + node + " (" + udpChannel + " stream " + streamId + ")";
+        return "shard '" + shardName + "' on " + node + " (" + (udpChannel != null ? udpChannel : ipcChannel) + " stream " + streamId + ")";
     }
 }

@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  * method with no data-dependent branches, which is what lets C2 keep every vector in registers
  * (helper methods or branches on masks made it box them: ~100 KB of garbage per step).
  */
-final class LogWeights {
+public final class LogWeights {
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     private static final int SERIES_TERMS = 20;
     /** Keys per batch: the scratch needs 2 x CHUNK doubles. */
@@ -36,7 +36,7 @@ final class LogWeights {
     /** Series ratios (L-2-j)/(3+j), j = 0.. SERIES_TERMS-1: term_{k+1} = term_k (L-k)/(k+1) P/(1-P). */
     private final double[] ratio;
 
-    LogWeights(InclusionProbability u) {
+    public LogWeights(InclusionProbability u) {
         this.u = u;
         this.k = u.k();
         this.tables = u.tables();
@@ -64,38 +64,37 @@ final class LogWeights {
             for (int j = 0; j < len; j++) buf[j] = dot[from + j] / ((double) qNorm * keyNorm[from + j]);
             int j = 0;
             for (int upper = D.loopBound(len); j < upper; j += D.length()) {
-                logWeightT2(DoubleVector.fromArray(D, buf, j)).intoArray(buf, CHUNK + j);
+                // ln(u + 1e-4) for T = 2, per lane; written inline, not as a helper: when C2 compiles
+                // this method before a helper is hot, it calls the helper instead of inlining it and
+                // every vector crossing the call is boxed (measured: ~300 bytes per attend call).
+                DoubleVector cos = DoubleVector.fromArray(D, buf, j);
+                DoubleVector c = cos.blend(0.0, cos.test(VectorOperators.IS_NAN)).max(-1.0).min(1.0);
+                DoubleVector p = c.lanewise(VectorOperators.ACOS).mul(-1 / Math.PI).add(1.0);
+                DoubleVector pk = DoubleVector.broadcast(D, 1.0);
+                DoubleVector b = p;
+                for (int e = k; e > 0; e >>>= 1) {
+                    if ((e & 1) != 0) pk = pk.mul(b);
+                    b = b.mul(b);
+                }
+                DoubleVector a = pk.neg().lanewise(VectorOperators.LOG1P);
+                DoubleVector lp = pk.mul(tables);
+                // closed form: 1 - (1-P)^L - L P (1-P)^(L-1)
+                DoubleVector closed = a.mul(tables).lanewise(VectorOperators.EXPM1).neg()
+                        .sub(lp.mul(a.mul(tables - 1).lanewise(VectorOperators.EXP)));
+                // series from k = 2
+                DoubleVector term = pk.mul(pk).mul(choose2).mul(a.mul(tables - 2).lanewise(VectorOperators.EXP));
+                DoubleVector odds = pk.div(pk.neg().add(1.0));
+                DoubleVector sum = term;
+                for (int t = 0; t < SERIES_TERMS; t++) {
+                    term = term.mul(odds).mul(ratio[t]);
+                    sum = sum.add(term);
+                }
+                VectorMask<Double> small = lp.compare(VectorOperators.LT, 0.5);
+                DoubleVector uv = closed.blend(sum, small).max(0.0).min(1.0);
+                uv.add(InclusionProbability.FLOOR).lanewise(VectorOperators.LOG).intoArray(buf, CHUNK + j);
             }
             for (; j < len; j++) buf[CHUNK + j] = u.logWeight(buf[j]);
             for (j = 0; j < len; j++) s[from + j] = (float) (dot[from + j] * scale - buf[CHUNK + j]);
         }
-    }
-
-    /** ln(u + 1e-4) for T = 2, per lane. */
-    private DoubleVector logWeightT2(DoubleVector cos) {
-        DoubleVector c = cos.blend(0.0, cos.test(VectorOperators.IS_NAN)).max(-1.0).min(1.0);
-        DoubleVector p = c.lanewise(VectorOperators.ACOS).mul(-1 / Math.PI).add(1.0);
-        DoubleVector pk = DoubleVector.broadcast(D, 1.0);
-        DoubleVector b = p;
-        for (int e = k; e > 0; e >>>= 1) {
-            if ((e & 1) != 0) pk = pk.mul(b);
-            b = b.mul(b);
-        }
-        DoubleVector a = pk.neg().lanewise(VectorOperators.LOG1P);
-        DoubleVector lp = pk.mul(tables);
-        // closed form: 1 - (1-P)^L - L P (1-P)^(L-1)
-        DoubleVector closed = a.mul(tables).lanewise(VectorOperators.EXPM1).neg()
-                .sub(lp.mul(a.mul(tables - 1).lanewise(VectorOperators.EXP)));
-        // series from k = 2
-        DoubleVector term = pk.mul(pk).mul(choose2).mul(a.mul(tables - 2).lanewise(VectorOperators.EXP));
-        DoubleVector odds = pk.div(pk.neg().add(1.0));
-        DoubleVector sum = term;
-        for (int j = 0; j < SERIES_TERMS; j++) {
-            term = term.mul(odds).mul(ratio[j]);
-            sum = sum.add(term);
-        }
-        VectorMask<Double> small = lp.compare(VectorOperators.LT, 0.5);
-        DoubleVector uv = closed.blend(sum, small).max(0.0).min(1.0);
-        return uv.add(InclusionProbability.FLOOR).lanewise(VectorOperators.LOG);
     }
 }

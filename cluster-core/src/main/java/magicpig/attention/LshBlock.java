@@ -46,25 +46,60 @@ public final class LshBlock {
      * block, at prefill or spill).
      */
     public static LshBlock build(HeadSlice kv, int headDim, int start, int n, float[] center, SimHash hash, Arena arena) {
+        checkSize(n);
+        MemorySegment data = arena.allocate(recordBytes(n, headDim), 64);
+        return index(kv, start, HeadSlice.interleaved(data, headDim), headDim, start, n, center, hash, arena);
+    }
+
+    /**
+     * A block over records that already hold the raw {@code [k | v]} of its n tokens, as an attention
+     * shard receives them: centers the keys in place, hashes them and builds the tables; the block
+     * keeps {@code records}. {@code start} is the absolute position of the first token.
+     */
+    public static LshBlock adopt(MemorySegment records, int headDim, int start, int n, float[] center, SimHash hash, Arena arena) {
+        checkSize(n);
+        if (records.byteSize() < recordBytes(n, headDim)) {
+            throw new IllegalArgumentException("records of " + records.byteSize() + " bytes cannot hold " + n + " tokens of head dim " + headDim);
+        }
+        HeadSlice r = HeadSlice.interleaved(records, headDim);
+        return index(r, 0, r, headDim, start, n, center, hash, arena);
+    }
+
+    /** Bytes of the records of n tokens: key and value, headDim floats each. */
+    public static long recordBytes(int n, int headDim) {
+        return (long) n * 2 * headDim * Float.BYTES;
+    }
+
+    private static void checkSize(int n) {
         if (n < 1 || n > LshTables.MAX_BLOCK) throw new IllegalArgumentException("block size must be in 1.." + LshTables.MAX_BLOCK + ", got " + n);
-        int d = headDim;
+    }
+
+    /**
+     * Reads raw keys and values of tokens [from, from + n) of src and writes the centered keys and
+     * the values to records (which may be src itself, from = 0: then values stay where they are),
+     * with the norms and codes of the centered keys; builds the tables.
+     */
+    private static LshBlock index(HeadSlice src, int from, HeadSlice records, int d, int start, int n, float[] center,
+                                  SimHash hash, Arena arena) {
         int tables = hash.tables();
         int words = hash.bitWords();
+        boolean inPlace = src.equals(records);
         float[] x = new float[4 * d];
         long[] bits = new long[4 * words];
         char[] codes = new char[tables * n];
-        MemorySegment data = arena.allocate((long) n * 2 * d * Float.BYTES, 64);
-        HeadSlice records = HeadSlice.interleaved(data, d);
+        MemorySegment data = records.keys();
         MemorySegment norms = arena.allocate((long) n * Float.BYTES, 64);
         for (int i = 0; i < n; i += 4) {
             int count = Math.min(4, n - i);
             for (int j = 0; j < 4; j++) {
                 if (j < count) {
-                    MemorySegment.copy(kv.keys(), FLOAT, kv.keyOffset(start + i + j), x, j * d, d);
+                    MemorySegment.copy(src.keys(), FLOAT, src.keyOffset(from + i + j), x, j * d, d);
                     for (int c = 0; c < d; c++) x[j * d + c] -= center[c];
                     norms.setAtIndex(FLOAT, i + j, VectorMath.norm(x, j * d, d));
                     MemorySegment.copy(x, j * d, data, FLOAT, records.keyOffset(i + j), d);
-                    MemorySegment.copy(kv.values(), kv.valueOffset(start + i + j), data, records.valueOffset(i + j), (long) d * Float.BYTES);
+                    if (!inPlace) {
+                        MemorySegment.copy(src.values(), src.valueOffset(from + i + j), data, records.valueOffset(i + j), (long) d * Float.BYTES);
+                    }
                 } else {
                     java.util.Arrays.fill(x, j * d, (j + 1) * d, 0f);
                 }
@@ -100,7 +135,7 @@ public final class LshBlock {
 
     /** Off-heap bytes of the block's copy of keys and values. */
     public long recordBytes() {
-        return (long) n * 2 * headDim * Float.BYTES;
+        return recordBytes(n, headDim);
     }
 
     /** |k - c| of token i of the block. */

@@ -8,6 +8,9 @@ import magicpig.tensor.Parallel;
  * MagicPIG decoding (MAGICPIG.md): exact attention over the static set merged with LSH-sampled,
  * importance-weighted attention over the offloaded keys.
  *
+ * <p>The query side (projections, c, codes, |q|, q·c) is {@link LshQueries}, which the cluster's
+ * remote variant shares; this class holds the sampled blocks in process.
+ *
  * <p>At {@link #prefilled}, per sparse (layer, kv head), in parallel: c = mean of the offloaded
  * prompt keys, and {@link LshBlock}s of at most 65,536 tokens holding the centered keys, values,
  * norms and tables. Per decode step: for each query head, the L codes of the raw query under its kv
@@ -29,17 +32,11 @@ import magicpig.tensor.Parallel;
  */
 public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScratch> {
     private Arena arena = Arena.ofShared();
+    private final LshQueries queries;
     private final OffloadedHead[][] offloaded;
     private final LogWeights weights;
     private final int threshold;
     private final int maxStatic;
-    private final int tables;
-    /** Per query head: codes, |q| and q·c of the current step. */
-    private final char[][] codes;
-    private final float[] qNorm;
-    private final float[] qc;
-    /** Per kv head: sign bits of four queries. */
-    private final long[][] bits;
 
     public MagicPigAttention(LlamaConfig config, AttentionSettings settings) {
         this(config, settings, settings.lshThreshold());
@@ -51,32 +48,26 @@ public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScra
         this.threshold = threshold;
         this.weights = new LogWeights(new InclusionProbability(settings.lshK(), settings.lshL(), threshold));
         this.maxStatic = settings.maxStatic();
-        this.tables = settings.lshL();
+        this.queries = new LshQueries(config, settings);
         this.offloaded = new OffloadedHead[layers][kvHeads];
-        int words = 1;
         for (int l = 0; l < layers; l++) {
-            if (settings.denseLayers().contains(l)) continue;
             for (int kv = 0; kv < kvHeads; kv++) {
-                SimHash hash = SimHash.forHead(settings.seed(), l, kv, headDim, settings.lshK(), settings.lshL());
-                offloaded[l][kv] = new OffloadedHead(hash, headDim);
-                words = hash.bitWords();
+                if (queries.hash(l, kv) != null) offloaded[l][kv] = new OffloadedHead(queries.hash(l, kv), headDim);
             }
         }
-        this.codes = new char[heads][tables];
-        this.qNorm = new float[heads];
-        this.qc = new float[heads];
-        this.bits = new long[kvHeads][4 * words];
     }
 
     /** A new prompt replaces the old one's blocks (and frees their memory). */
     @Override
     public void prefilled(magicpig.model.KvCache cache, int promptLength) {
         boolean built = false;
-        for (OffloadedHead[] row : offloaded) for (OffloadedHead h : row) if (h != null && (h.center() != null)) built = true;
+        for (OffloadedHead[] row : offloaded) for (OffloadedHead h : row) if (h != null && h.tokens() > 0) built = true;
         if (built) {
             arena.close();
             arena = Arena.ofShared();
-            for (OffloadedHead[] row : offloaded) for (int kv = 0; kv < row.length; kv++) if (row[kv] != null) row[kv] = new OffloadedHead(row[kv].hash(), headDim);
+            for (int l = 0; l < layers; l++) {
+                for (int kv = 0; kv < kvHeads; kv++) if (offloaded[l][kv] != null) offloaded[l][kv] = new OffloadedHead(queries.hash(l, kv), headDim);
+            }
         }
         super.prefilled(cache, promptLength);
     }
@@ -88,7 +79,7 @@ public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScra
 
     @Override
     protected void buildOffloaded(int layer, int kvHead, HeadSlice kv, int from, int to) {
-        offloaded[layer][kvHead].add(kv, from, to, arena);
+        offloaded[layer][kvHead].add(kv, from, to, queries.centerOn(layer, kvHead, kv, from, to), arena);
     }
 
     @Override
@@ -105,43 +96,24 @@ public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScra
         int from = genStart[layer];
         int to = Math.min(pos, from + over + window / 2);
         if (to <= from) return;
-        Parallel.forEach(kvHeads, kv -> offloaded[layer][kv].add(slices[layer][kv], from, to, arena));
+        Parallel.forEach(kvHeads, kv -> buildOffloaded(layer, kv, slices[layer][kv], from, to));
         genStart[layer] = to;
     }
 
     @Override
     protected void prepareGroup(int layer, int kvHead, float[] q, int qOff) {
-        OffloadedHead head = offloaded[layer][kvHead];
-        SimHash hash = head.hash();
-        long[] b = bits[kvHead];
-        int words = hash.bitWords();
-        int first = kvHead * group;
-        int g = 0;
-        for (; g + 4 <= group; g += 4) {
-            hash.hash4(q, qOff + (first + g) * headDim, b, 0);
-            for (int j = 0; j < 4; j++) hash.extract(b, j * words, codes[first + g + j], 0, 1);
-        }
-        for (; g < group; g++) {
-            hash.hash1(q, qOff + (first + g) * headDim, b, 0);
-            hash.extract(b, 0, codes[first + g], 0, 1);
-        }
-        float[] c = head.center();
-        for (g = 0; g < group; g++) {
-            int h = first + g, qo = qOff + h * headDim;
-            qNorm[h] = VectorMath.norm(q, qo, headDim);
-            qc[h] = VectorMath.dot(q, qo, c, 0, headDim);
-        }
+        queries.prepareGroup(layer, kvHead, q, qOff);
     }
 
     @Override
     protected float logitShift(int layer, int head) {
-        return qc[head];
+        return queries.qc(head);
     }
 
     @Override
     protected void attendOffloaded(int layer, int head, int part, float[] q, int qOff, LshBlock.SampleScratch s, PartialState out) {
         LshBlock b = offloaded[layer][head / group].blocks()[part];
-        b.attend(q, qOff, qNorm[head], codes[head], 0, weights, threshold, s, out);
+        b.attend(q, qOff, queries.qNorm(head), queries.codes(head), 0, weights, threshold, s, out);
     }
 
     /** Tokens in the sampled set of a layer (the same for each kv head). */

@@ -1,25 +1,15 @@
 package magicpig.attention;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
- * MagicPIG's offloaded keys of one (layer, kv head): the centering vector c, the SimHash
- * projection and the blocks of sampled tokens.
- *
- * <p>c is the mean of the offloaded prompt keys (MAGICPIG.md step 2), computed once. When the
- * prompt leaves nothing to offload, c is the mean of the first tokens spilled from the static
- * window instead; either way it is fixed from then on and applied to every key of the head that is
- * ever hashed, so later spills use the same c.
+ * The blocks of sampled tokens of one (layer, kv head), held in this process. Its projection and
+ * centering vector are {@link LshQueries}'; every block is built with the same ones.
  */
 final class OffloadedHead {
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
-
     private final SimHash hash;
     private final int headDim;
-    private float[] center;
     private LshBlock[] blocks = new LshBlock[0];
 
     OffloadedHead(SimHash hash, int headDim) {
@@ -27,20 +17,8 @@ final class OffloadedHead {
         this.headDim = headDim;
     }
 
-    SimHash hash() {
-        return hash;
-    }
-
-    float[] center() {
-        return center;
-    }
-
     LshBlock[] blocks() {
         return blocks;
-    }
-
-    boolean isEmpty() {
-        return blocks.length == 0;
     }
 
     /** Tokens held across blocks. */
@@ -56,10 +34,9 @@ final class OffloadedHead {
         return s;
     }
 
-    /** Adds tokens [from, to) of the slice (raw keys) as blocks of at most 65,536 tokens; the first call fixes c. */
-    void add(HeadSlice kv, int from, int to, Arena arena) {
+    /** Adds tokens [from, to) of the slice (raw keys), centered by c, as blocks of at most 65,536 tokens. */
+    void add(HeadSlice kv, int from, int to, float[] center, Arena arena) {
         if (to <= from) return;
-        if (center == null) center = meanKey(kv, headDim, from, to);
         int n = to - from;
         int count = (n + LshTables.MAX_BLOCK - 1) / LshTables.MAX_BLOCK;
         LshBlock[] grown = Arrays.copyOf(blocks, blocks.length + count);
@@ -68,18 +45,5 @@ final class OffloadedHead {
             grown[blocks.length + b] = LshBlock.build(kv, headDim, s, e - s, center, hash, arena);
         }
         blocks = grown;
-    }
-
-    /** The mean of keys [from, to), accumulated in double. */
-    static float[] meanKey(HeadSlice kv, int headDim, int from, int to) {
-        double[] sum = new double[headDim];
-        MemorySegment keys = kv.keys();
-        for (int p = from; p < to; p++) {
-            long off = kv.keyOffset(p);
-            for (int c = 0; c < headDim; c++) sum[c] += keys.get(FLOAT, off + 4L * c);
-        }
-        float[] mean = new float[headDim];
-        for (int c = 0; c < headDim; c++) mean[c] = (float) (sum[c] / (to - from));
-        return mean;
     }
 }

@@ -22,6 +22,12 @@ import magicpig.tensor.Parallel;
  * method asks for; then per (query head, part of the offloaded set), the method's partial state.
  * The caller merges them per head. Scratch is preallocated (per thread from a pool, per head, per
  * part), so a step allocates nothing.
+ *
+ * <p>A method whose offloaded set lives in other processes ({@link #offloadedRemotely()}) runs a
+ * sparse step in another order, so that the network round trip hides behind local work: every
+ * group is prepared first (parallel over kv heads), {@link #sendOffloaded} sends the queries, the
+ * static parts are computed (parallel) while the replies are in flight, and
+ * {@link #receiveOffloaded} collects them, one state per query head, instead of the per-part phase.
  */
 public abstract class SparseAttention<S> implements Attention {
     protected final LlamaConfig config;
@@ -51,8 +57,16 @@ public abstract class SparseAttention<S> implements Attention {
     private final float[][] tiles;
     /** Offloaded parts per query head. */
     private PartialState[][] offParts = new PartialState[0][];
+    /** Remote methods: the offloaded part of each query head. */
+    private final PartialState[] remoteParts;
     private final StaticBody staticBody = new StaticBody();
     private final OffloadedBody offloadedBody = new OffloadedBody();
+    private final IntConsumer prepareBody = new IntConsumer() {
+        @Override
+        public void accept(int kv) {
+            prepareGroup(staticBody.layer, kv, staticBody.q, staticBody.qOff);
+        }
+    };
 
     protected SparseAttention(LlamaConfig config, AttentionSettings settings) {
         settings.validate(config);
@@ -71,6 +85,8 @@ public abstract class SparseAttention<S> implements Attention {
         this.shifts = new float[kvHeads][group];
         this.tiles = new float[kvHeads][DenseAttention.TILE];
         for (PartialState[] row : staticParts) for (int g = 0; g < group; g++) row[g] = new PartialState(headDim);
+        this.remoteParts = new PartialState[heads];
+        for (int h = 0; h < heads; h++) remoteParts[h] = new PartialState(headDim);
     }
 
     /** Makes one thread's scratch for the offloaded phase; called at {@link #prefilled}. */
@@ -98,6 +114,31 @@ public abstract class SparseAttention<S> implements Attention {
 
     /** Attention of query head {@code head} (query at q[qOff..]) over part {@code part} of the offloaded set, merged into out. */
     protected abstract void attendOffloaded(int layer, int head, int part, float[] q, int qOff, S scratch, PartialState out);
+
+    /**
+     * Whether the offloaded set is attended outside this process (by attention shards): then a sparse
+     * step calls {@link #sendOffloaded} and {@link #receiveOffloaded} instead of
+     * {@link #attendOffloaded}. Fixed for the life of the instance.
+     */
+    protected boolean offloadedRemotely() {
+        return false;
+    }
+
+    /**
+     * Remote methods: sends the step's queries, on the caller's thread, after {@link #prepareGroup}
+     * ran for every kv head and before the static parts are computed.
+     */
+    protected void sendOffloaded(int layer, int pos, float[] q, int qOff) {
+        throw new UnsupportedOperationException("not a remote method");
+    }
+
+    /**
+     * Remote methods: collects the replies of {@link #sendOffloaded}, on the caller's thread, after
+     * the static parts; merges query head h's offloaded part into {@code perHead[h]} (reset, empty).
+     */
+    protected void receiveOffloaded(int layer, PartialState[] perHead) {
+        throw new UnsupportedOperationException("not a remote method");
+    }
 
     /** Offloaded prompt tokens [offloadedFrom(), offloadedTo()). */
     protected int offloadedFrom() {
@@ -157,8 +198,12 @@ public abstract class SparseAttention<S> implements Attention {
             int parts = offloadedParts(layer);
             if (parts > 0) {
                 lastDense = false;
+                if (offloadedRemotely()) {
+                    remoteStep(layer, q, qOff, pos, out, outOff);
+                    return;
+                }
                 ensureParts(parts);
-                staticBody.set(layer, q, qOff, pos);
+                staticBody.set(layer, q, qOff, pos, true);
                 Parallel.forEach(kvHeads, staticBody);
                 offloadedBody.set(layer, q, qOff, parts);
                 Parallel.forEach(heads * parts, offloadedBody);
@@ -175,6 +220,26 @@ public abstract class SparseAttention<S> implements Attention {
         lastDense = true;
         dense.decode(layer, q, qOff, cache, pos, out, outOff);
         Arrays.fill(attended, pos + 1);
+    }
+
+    /** A sparse step of a remote method: prepare all, send, static parts while the replies travel, receive, merge. */
+    private void remoteStep(int layer, float[] q, int qOff, int pos, float[] out, int outOff) {
+        staticBody.set(layer, q, qOff, pos, false);
+        try {
+            Parallel.forEach(kvHeads, prepareBody);
+            sendOffloaded(layer, pos, q, qOff);
+            Parallel.forEach(kvHeads, staticBody);
+            for (PartialState p : remoteParts) p.reset();
+            receiveOffloaded(layer, remoteParts);
+        } finally {
+            staticBody.q = null;
+        }
+        for (int h = 0; h < heads; h++) {
+            PartialState st = staticParts[h / group][h % group];
+            st.merge(remoteParts[h]);
+            st.writeOutput(out, outOff + h * headDim);
+            attended[h] = st.nnz();
+        }
     }
 
     /** Keys whose values entered query head h's output in the last decode call (static + offloaded). */
@@ -196,17 +261,19 @@ public abstract class SparseAttention<S> implements Attention {
     private final class StaticBody implements IntConsumer {
         int layer, qOff, pos;
         float[] q;
+        boolean prepare;
 
-        void set(int layer, float[] q, int qOff, int pos) {
+        void set(int layer, float[] q, int qOff, int pos, boolean prepare) {
             this.layer = layer;
             this.q = q;
             this.qOff = qOff;
             this.pos = pos;
+            this.prepare = prepare;
         }
 
         @Override
         public void accept(int kv) {
-            prepareGroup(layer, kv, q, qOff);
+            if (prepare) prepareGroup(layer, kv, q, qOff);
             PartialState[] st = staticParts[kv];
             float[] sh = shifts[kv];
             for (int g = 0; g < group; g++) {

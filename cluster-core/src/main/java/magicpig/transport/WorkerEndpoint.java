@@ -110,6 +110,11 @@ public final class WorkerEndpoint implements AutoCloseable {
         return responseStreamId;
     }
 
+    /** The directory of the media driver this endpoint's client uses: shards on the same driver are reachable over IPC. */
+    public String aeronDirectoryName() {
+        return aeron.context().aeronDirectoryName();
+    }
+
     /** A snapshot of this endpoint's counters; safe from any thread. */
     public TransportStats stats() {
         return counters.snapshot();

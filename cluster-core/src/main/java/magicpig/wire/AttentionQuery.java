@@ -231,6 +231,21 @@ public final class AttentionQuery {
             return this;
         }
 
+        /** Copies the L codes of {@code head} from {@code src[srcOffset..]} (as SimHash extracts them); each must fit in K bits. */
+        public Encoder codes(int head, char[] src, int srcOffset) {
+            checkIndex(head, headCount, "head");
+            int at = headsOffset + head * stride + 4 + 4 * headDim;
+            int limit = 1 << k();
+            for (int t = 0; t < l; t++) {
+                int code = src[srcOffset + t];
+                if (code >= limit) {
+                    throw codeOutOfRange(head, t, code, k());
+                }
+                buffer.putShort(at + 2 * t, (short) code, BYTE_ORDER);
+            }
+            return this;
+        }
+
         public Encoder code(int head, int table, int code) {
             checkIndex(head, headCount, "head");
             checkIndex(table, l, "table");
@@ -413,6 +428,15 @@ public final class AttentionQuery {
             int at = headsOffset + head * stride + 4 + 4 * headDim;
             for (int t = 0; t < l; t++) {
                 dst[dstOffset + t] = buffer.getShort(at + 2 * t, BYTE_ORDER) & 0xFFFF;
+            }
+        }
+
+        /** Copies the L codes of {@code head} into {@code dst[dstOffset..dstOffset+L)}, as chars. */
+        public void getCodes(int head, char[] dst, int dstOffset) {
+            checkIndex(head, headCount, "head");
+            int at = headsOffset + head * stride + 4 + 4 * headDim;
+            for (int t = 0; t < l; t++) {
+                dst[dstOffset + t] = (char) buffer.getShort(at + 2 * t, BYTE_ORDER);
             }
         }
 

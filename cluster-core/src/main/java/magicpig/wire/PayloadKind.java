@@ -11,9 +11,15 @@ public enum PayloadKind {
     /** |k - c| per token, f32. */
     KEY_NORMS(4),
     /** The centering mean c of the (layer, kv head), f32 x headDim. */
-    CENTERING_MEAN(5);
+    CENTERING_MEAN(5),
+    /**
+     * What a shard needs to index a block's heads: the model shape and the LSH settings of the
+     * sequence ({@link BlockParams}, {@value BlockParams#LENGTH} bytes); once per block, before its
+     * keys. The chunk's layer and kv head are 0.
+     */
+    BLOCK_PARAMS(6);
 
-    private static final PayloadKind[] BY_CODE = new PayloadKind[6];
+    private static final PayloadKind[] BY_CODE = new PayloadKind[7];
 
     static {
         for (PayloadKind kind : values()) {

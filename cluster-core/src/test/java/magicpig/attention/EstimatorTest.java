@@ -30,7 +30,7 @@ class EstimatorTest {
             MemorySegment.copy(keys, 0, ks, ValueLayout.JAVA_FLOAT, 0, n * d);
             MemorySegment.copy(vals, 0, vs, ValueLayout.JAVA_FLOAT, 0, n * d);
             HeadSlice kv = new HeadSlice(ks, vs, 0, 0, d * 4L);
-            float[] center = OffloadedHead.meanKey(kv, d, 0, n);
+            float[] center = LshQueries.meanKey(kv, d, 0, n);
             float qc = VectorMath.dot(q, 0, center, 0, d);
             float qNorm = VectorMath.norm(q, 0, d);
             InclusionProbability ip = new InclusionProbability(k, tables, threshold);

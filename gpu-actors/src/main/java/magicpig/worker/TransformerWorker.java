@@ -59,7 +59,7 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
     private final Model model;
     private final ComputeBackend backend;
     private final Settings settings;
-    private final Function<Map<String, String>, Attention.Factory> attention;
+    private final Function<GenerationRequest, Attention.Factory> attention;
     private final ComputeBackend.BatchDecoder batch;
     private final Map<String, Running> sequences = new LinkedHashMap<>();
     private final ArrayDeque<Running> prefilling = new ArrayDeque<>();
@@ -74,7 +74,7 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
      * @param backend where it runs (the model's own CPU forward pass, or a GPU)
      */
     public static Behavior<Command> create(String name, Model model, ComputeBackend backend, Settings settings,
-                                           Function<Map<String, String>, Attention.Factory> attention) {
+                                           Function<GenerationRequest, Attention.Factory> attention) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
             return new TransformerWorker(ctx, name, model, backend, settings, attention);
@@ -82,7 +82,7 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
     }
 
     private TransformerWorker(ActorContext<Command> ctx, String name, Model model, ComputeBackend backend, Settings settings,
-                              Function<Map<String, String>, Attention.Factory> attention) {
+                              Function<GenerationRequest, Attention.Factory> attention) {
         super(ctx);
         this.name = name;
         this.model = model;
@@ -128,7 +128,7 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
                 throw new IllegalArgumentException("prompt of " + r.prompt().length + " tokens does not fit the context of " + ctx);
             }
             int capacity = Math.min(ctx, r.prompt().length + Math.max(1, r.maxTokens()));
-            Attention.Factory factory = attention.apply(r.attention());
+            Attention.Factory factory = attention.apply(r);
             Attention att = factory == null ? null : factory.create(model.config());
             run = new Running(r, m.replyTo(), backend.newSession(capacity, att), new Sampler(r.sampling(), model.config().vocabSize()));
         } catch (RuntimeException e) {

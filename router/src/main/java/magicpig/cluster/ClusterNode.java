@@ -12,6 +12,11 @@ import magicpig.gateway.Gateway;
 import magicpig.gateway.GatewaySettings;
 import magicpig.gateway.ServedModel;
 import magicpig.model.Attention;
+import magicpig.shard.AttentionShards;
+import magicpig.transport.AeronDataPlane;
+import magicpig.transport.WorkerEndpoint;
+import magicpig.worker.GenerationRequest;
+import magicpig.worker.remote.RemoteMagicPigAttention;
 import magicpig.model.Model;
 import magicpig.model.ModelLoader;
 import magicpig.tensor.GgmlType;
@@ -40,12 +45,19 @@ public final class ClusterNode implements AutoCloseable {
     private final Set<String> roles;
     private final Model model;
     private final Gateway gateway;
+    private final AeronDataPlane dataPlane;
 
-    private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model, Gateway gateway) {
+    private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model, Gateway gateway, AeronDataPlane dataPlane) {
         this.system = system;
         this.roles = roles;
         this.model = model;
         this.gateway = gateway;
+        this.dataPlane = dataPlane;
+    }
+
+    /** This node's Aeron data plane (embedded media driver); null on gateway-only nodes. */
+    public AeronDataPlane dataPlane() {
+        return dataPlane;
     }
 
     /** Our defaults; loaded explicitly, so that shading cannot reorder them under Pekko's reference.conf. */
@@ -67,30 +79,38 @@ public final class ClusterNode implements AutoCloseable {
         Model model = roles.contains(GPU_WORKER) ? loadModel(mp) : null;
         ServedModel served = null;
         ActorSystem<Void> started = null;
+        AeronDataPlane dataPlane = null;
         try {
+            // workers and attention shards talk over this node's embedded media driver
+            if (roles.contains(GPU_WORKER) || roles.contains(CPU_ATTENTION)) {
+                dataPlane = AeronDataPlane.launchEmbedded(AttentionShards.dataPlaneSettings(mp));
+            }
             if (http != null) {
                 // A gateway tokenizes and renders chat templates itself; without a worker here it reads the
                 // same model spec for that (see ServedModel).
                 served = model != null ? ServedModel.of(model, http.servedName(), log::warn)
                         : ServedModel.load(mp, http.servedName(), log::warn);
             }
-            ActorSystem<Void> system = ActorSystem.create(guardian(roles, model, mp), "magicpig", full);
+            boolean embedded = full.getStringList("pekko.cluster.seed-nodes").isEmpty();
+            ActorSystem<Void> system = ActorSystem.create(guardian(roles, model, mp, dataPlane, embedded), "magicpig", full);
             started = system;
             // Entities live on gateway nodes; other roles get a proxy from the same call. Done here, not
             // in the guardian, so that the node can take requests as soon as start returns.
-            ClusterSharding.get(system).init(Entity.of(SequenceEntity.TYPE_KEY, ec -> SequenceEntity.create(ec.getEntityId()))
+            PlacementPolicy policy = served == null ? null : PlacementPolicy.from(mp, served.config());
+            ClusterSharding.get(system).init(Entity.of(SequenceEntity.TYPE_KEY, ec -> SequenceEntity.create(ec.getEntityId(), policy))
                     .withRole(GATEWAY));
             if (full.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));
             }
             Gateway gateway = served == null ? null : Gateway.start(system, served, http, new SequenceClient(system));
-            return new ClusterNode(system, roles, model, gateway);
+            return new ClusterNode(system, roles, model, gateway, dataPlane);
         } catch (Exception e) {
             if (started != null) {
                 started.terminate();
                 started.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
             }
+            if (dataPlane != null) dataPlane.close();
             if (served != null) served.close();
             if (model != null) model.close();
             throw e;
@@ -110,36 +130,59 @@ public final class ClusterNode implements AutoCloseable {
         return m;
     }
 
-    private static Behavior<Void> guardian(Set<String> roles, Model model, Config mp) {
+    private static Behavior<Void> guardian(Set<String> roles, Model model, Config mp, AeronDataPlane dataPlane, boolean embedded) {
         return Behaviors.setup(ctx -> {
+            if (roles.contains(CPU_ATTENTION)) AttentionShards.start(ctx, mp, dataPlane);
             if (roles.contains(GPU_WORKER)) {
                 Config w = mp.getConfig("worker");
                 var settings = new TransformerWorker.Settings(w.getInt("max-batch"), w.getInt("max-queued"), w.getInt("prefill-chunk"));
                 String name = "worker@" + ctx.getSystem().address().hostPort();
-                ctx.spawn(TransformerWorker.create(name, model, model.llama(), settings, attentionFactories(mp)), "transformer-worker",
+                WorkerEndpoint endpoint = dataPlane.newWorker(name, workerResponseChannel(mp, ctx.getSystem(), embedded && roles.contains(CPU_ATTENTION)),
+                        WORKER_STREAM_ID);
+                ctx.spawn(TransformerWorker.create(name, model, model.llama(), settings, attentionFactories(mp, endpoint)), "transformer-worker",
                         DispatcherSelector.fromConfig("magicpig-worker-dispatcher"));
             }
             return Behaviors.empty();
         });
     }
 
+    /** Stream on which a worker receives the shards' replies. */
+    static final int WORKER_STREAM_ID = 2001;
+
     /**
-     * Turns a request's attention settings (flag names, e.g. attention=magicpig, lsh-k=10) into a
-     * factory, on top of the node's configured defaults; null means the engine's dense attention.
+     * Where shards answer a worker: IPC when every shard is in this JVM (the embedded default), else
+     * UDP on the node's host at {@code magicpig.aeron.worker-port} (0: Artery's port + 2000, or a
+     * free port when Artery's is random).
      */
-    static Function<Map<String, String>, Attention.Factory> attentionFactories(Config mp) {
-        Config a = mp.getConfig("attention");
-        Map<String, String> defaults = new java.util.LinkedHashMap<>();
-        defaults.put("attention", a.getString("mode"));
-        for (String k : List.of("lsh-k", "lsh-l", "lsh-threshold", "sink", "local", "dense-layers", "budget", "seed")) {
-            defaults.put(k, a.getString(k));
+    static String workerResponseChannel(Config mp, ActorSystem<?> system, boolean allLocal) throws java.io.IOException {
+        if (allLocal) return "aeron:ipc";
+        String host = system.address().getHost().orElse("127.0.0.1");
+        int port = mp.hasPath("aeron.worker-port") ? mp.getInt("aeron.worker-port") : 0;
+        if (port == 0) {
+            int artery = system.settings().config().getInt("pekko.remote.artery.canonical.port");
+            if (artery > 0 && artery + 2000 < 65536) {
+                port = artery + 2000;
+            } else {
+                try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
+                    port = s.getLocalPort();
+                }
+            }
         }
-        AttentionSettings base = AttentionSettings.fromFlags(new java.util.LinkedHashMap<>(defaults));
+        return "aeron:udp?endpoint=" + host + ":" + port;
+    }
+
+    /**
+     * Turns a request into its attention: its settings (flag names, e.g. attention=magicpig,
+     * lsh-k=10) over the node's configured defaults; MagicPIG with a placement samples on the
+     * attention shards through the worker's endpoint; null means the engine's dense attention.
+     */
+    static Function<GenerationRequest, Attention.Factory> attentionFactories(Config mp, WorkerEndpoint endpoint) {
+        AttentionSettings base = PlacementPolicy.defaults(mp);
         return request -> {
-            Map<String, String> flags = new java.util.LinkedHashMap<>(request == null ? Map.of() : request);
-            AttentionSettings s = base.consume(flags);
-            if (!flags.isEmpty()) throw new IllegalArgumentException("unknown attention settings " + flags.keySet());
-            return s.mode() == AttentionSettings.Mode.DENSE ? null : s.factory();
+            AttentionSettings s = PlacementPolicy.settings(base, request.attention());
+            if (s.mode() == AttentionSettings.Mode.DENSE) return null;
+            if (request.placement() != null) return RemoteMagicPigAttention.factory(s, request.placement(), endpoint);
+            return s.factory();
         };
     }
 
@@ -179,6 +222,7 @@ public final class ClusterNode implements AutoCloseable {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
         if (gateway != null) gateway.model().close();
+        if (dataPlane != null) dataPlane.close(); // after the shards and the worker stopped with the actor system
         if (model != null) model.close();
     }
 }

@@ -20,16 +20,17 @@ import magicpig.tokenizer.Tokenizer;
  * memory-mapped, so opening it costs address space, not memory or time; a synthetic model is only
  * described (its shape and vocabulary), since making its weights would cost both.
  *
+ * @param config    the model's shape (for placing KV blocks)
  * @param resources what this node opened only for the gateway (closed with it), or null
  */
 public record ServedModel(String name, Tokenizer tokenizer, boolean addBos, int contextLength, ChatTemplate chatTemplate,
-                          AutoCloseable resources) implements AutoCloseable {
+                          LlamaConfig config, AutoCloseable resources) implements AutoCloseable {
 
     /** The model a worker on this node already loaded. */
     public static ServedModel of(Model model, String servedName, Consumer<String> warnings) {
         return new ServedModel(servedName.isBlank() ? model.name() : servedName, model.tokenizer(), model.addBos(),
                 model.config().contextLength(), ChatTemplate.forModel(model.chatTemplate(), model.tokenizer(), model.stopIds(), warnings),
-                null);
+                model.config(), null);
     }
 
     /** For a node without a worker: the tokenizer and metadata of the {@code magicpig.model} spec. */
@@ -44,12 +45,12 @@ public record ServedModel(String name, Tokenizer tokenizer, boolean addBos, int 
             int ctx = ctxCap > 0 ? Math.min(ctxCap, c.contextLength()) : c.contextLength();
             Tokenizer tok = new SyntheticTokenizer(c.vocabSize());
             String name = servedName.isBlank() ? "synthetic:" + shape : servedName;
-            return new ServedModel(name, tok, true, ctx, BuiltinChatTemplate.forVocabulary(tok, new int[0]), null);
+            return new ServedModel(name, tok, true, ctx, BuiltinChatTemplate.forVocabulary(tok, new int[0]), c.withContextLength(ctx), null);
         }
         Model m = ModelLoader.load(spec, new ModelLoader.Options(null, GgmlType.parse(mp.getString("model-dtype")),
                 mp.getLong("model-seed"), ctxCap));
         ServedModel s = of(m, servedName, warnings);
-        return new ServedModel(s.name, s.tokenizer, s.addBos, s.contextLength, s.chatTemplate, m);
+        return new ServedModel(s.name, s.tokenizer, s.addBos, s.contextLength, s.chatTemplate, s.config, m);
     }
 
     /** The token text a template writes for BOS ("" when the vocabulary has none). */

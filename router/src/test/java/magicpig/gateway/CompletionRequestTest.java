@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /** Request bodies to generation settings: defaults, conversions, the magicpig extension. */
 class CompletionRequestTest {
     static final SyntheticTokenizer TOK = new SyntheticTokenizer(512);
-    static final ServedModel MODEL = new ServedModel("m", TOK, true, 64, BuiltinChatTemplate.forVocabulary(TOK, new int[0]), null);
+    static final ServedModel MODEL = new ServedModel("m", TOK, true, 64, BuiltinChatTemplate.forVocabulary(TOK, new int[0]), null, null);
 
     static JsonNode json(String s) throws Exception {
         return HttpTestClient.JSON.readTree(s);

@@ -1,0 +1,222 @@
+package magicpig.cuda;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.reflect.Method;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUfunction_attribute;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * One GPU through the CUDA driver API (JCuda): its primary context, our kernel modules loaded from
+ * the committed PTX, and memory. Every driver call reports failure by a {@code CudaException}.
+ * Calls need the context current on the calling thread: {@link #makeCurrent} at each entry.
+ */
+final class CudaDevice implements AutoCloseable {
+    /** Largest single host-to-device copy (a ByteBuffer view of a segment is limited to 2 GiB). */
+    private static final long COPY_CHUNK = 1L << 30;
+    private static final Method NATIVE_POINTER;
+
+    static {
+        try {
+            NATIVE_POINTER = NativePointerObject.class.getDeclaredMethod("getNativePointer");
+            NATIVE_POINTER.setAccessible(true);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final int ordinal;
+    final String name;
+    final int ccMajor, ccMinor;
+    final int multiprocessors;
+    final long totalMemory;
+    final int ptxArch;
+    private final CUdevice device;
+    private final CUcontext context;
+    private final List<CUmodule> modules = new ArrayList<>();
+    private final Map<String, Kernel> kernels = new HashMap<>();
+    private boolean closed;
+
+    private CudaDevice(int ordinal) {
+        JCudaDriver.setExceptionsEnabled(true);
+        JCudaDriver.cuInit(0);
+        int[] count = new int[1];
+        JCudaDriver.cuDeviceGetCount(count);
+        if (count[0] == 0) throw new IllegalStateException("the CUDA driver sees no device");
+        if (ordinal < 0 || ordinal >= count[0]) throw new IllegalArgumentException("no CUDA device " + ordinal + " (" + count[0] + " present)");
+        this.ordinal = ordinal;
+        this.device = new CUdevice();
+        JCudaDriver.cuDeviceGet(device, ordinal);
+        byte[] nameBytes = new byte[256];
+        JCudaDriver.cuDeviceGetName(nameBytes, nameBytes.length, device);
+        int len = 0;
+        while (len < nameBytes.length && nameBytes[len] != 0) len++;
+        this.name = new String(nameBytes, 0, len, StandardCharsets.US_ASCII);
+        this.ccMajor = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+        this.ccMinor = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        this.multiprocessors = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+        long[] mem = new long[1];
+        JCudaDriver.cuDeviceTotalMem(mem, device);
+        this.totalMemory = mem[0];
+        // The primary context (the one the runtime API would use): no cuCtxCreate, whose signature
+        // changed in CUDA 13.
+        this.context = new CUcontext();
+        JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
+        JCudaDriver.cuCtxSetCurrent(context);
+        PtxResources ptx = PtxResources.load();
+        this.ptxArch = ptx.archFor(ccMajor, ccMinor);
+        try {
+            for (String m : ptx.modules) {
+                byte[] text = ptx.text(m, ptxArch).getBytes(StandardCharsets.US_ASCII);
+                byte[] z = java.util.Arrays.copyOf(text, text.length + 1); // NUL-terminated
+                CUmodule module = new CUmodule();
+                JCudaDriver.cuModuleLoadData(module, z);
+                modules.add(module);
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Opens a device: initializes the driver, retains its primary context, JIT-loads the kernels. */
+    static CudaDevice open(int ordinal) {
+        return new CudaDevice(ordinal);
+    }
+
+    private int attribute(int attribute) {
+        int[] v = new int[1];
+        JCudaDriver.cuDeviceGetAttribute(v, attribute, device);
+        return v[0];
+    }
+
+    int maxSharedPerBlockOptin() {
+        return attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+    }
+
+    String describe() {
+        return "cuda:" + ordinal + " " + name + " (compute " + ccMajor + "." + ccMinor + ", " + multiprocessors + " SMs, "
+                + (totalMemory >> 20) + " MiB, PTX compute_" + ptxArch + ")";
+    }
+
+    /** Makes this device's context current on the calling thread. */
+    void makeCurrent() {
+        JCudaDriver.cuCtxSetCurrent(context);
+    }
+
+    /** A kernel by its (extern "C") name, from whichever module defines it. */
+    Kernel kernel(String name) {
+        Kernel k = kernels.get(name);
+        if (k != null) return k;
+        for (CUmodule m : modules) {
+            CUfunction f = new CUfunction();
+            JCudaDriver.setExceptionsEnabled(false);
+            int r;
+            try {
+                r = JCudaDriver.cuModuleGetFunction(f, m, name);
+            } finally {
+                JCudaDriver.setExceptionsEnabled(true);
+            }
+            if (r == CUresult.CUDA_SUCCESS) {
+                k = new Kernel(name, f);
+                kernels.put(name, k);
+                return k;
+            }
+        }
+        throw new IllegalStateException("no kernel '" + name + "' in the loaded PTX modules");
+    }
+
+    /** Lets a kernel use up to {@code bytes} of dynamic shared memory (above the default 48 KiB). */
+    void allowSharedMemory(Kernel k, int bytes) {
+        JCudaDriver.cuFuncSetAttribute(k.function(), CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
+    }
+
+    DeviceBuffer allocate(long bytes) {
+        CUdeviceptr p = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(p, Math.max(bytes, 16));
+        try {
+            return new DeviceBuffer(p, (long) NATIVE_POINTER.invoke(p), bytes);
+        } catch (ReflectiveOperationException e) {
+            JCudaDriver.cuMemFree(p);
+            throw new IllegalStateException("cannot read a device pointer from JCuda", e);
+        }
+    }
+
+    /** Free and total device memory, bytes. */
+    long[] memoryInfo() {
+        long[] free = new long[1], total = new long[1];
+        JCudaDriver.cuMemGetInfo(free, total);
+        return new long[] {free[0], total[0]};
+    }
+
+    /** Copies {@code bytes} bytes of a host segment to dst at dstOffset. */
+    void upload(DeviceBuffer dst, long dstOffset, MemorySegment src, long bytes) {
+        for (long done = 0; done < bytes; done += COPY_CHUNK) {
+            long n = Math.min(COPY_CHUNK, bytes - done);
+            ByteBuffer view = src.asSlice(done, n).asByteBuffer();
+            JCudaDriver.cuMemcpyHtoD(dst.at(dstOffset + done), Pointer.to(view), n);
+        }
+    }
+
+    void upload(DeviceBuffer dst, long dstOffset, float[] src, int off, int n) {
+        JCudaDriver.cuMemcpyHtoD(dst.at(dstOffset), Pointer.to(src).withByteOffset(4L * off), 4L * n);
+    }
+
+    void upload(DeviceBuffer dst, long dstOffset, ByteBuffer direct, long bytes) {
+        JCudaDriver.cuMemcpyHtoD(dst.at(dstOffset), Pointer.to(direct), bytes);
+    }
+
+    void upload(DeviceBuffer dst, long dstOffset, double[] src) {
+        JCudaDriver.cuMemcpyHtoD(dst.at(dstOffset), Pointer.to(src), 8L * src.length);
+    }
+
+    /** Copies n floats from src at srcOffset (bytes) into dst[off..]; waits for queued work first. */
+    void download(float[] dst, int off, DeviceBuffer src, long srcOffset, int n) {
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst).withByteOffset(4L * off), src.at(srcOffset), 4L * n);
+    }
+
+    void download(int[] dst, int off, DeviceBuffer src, long srcOffset, int n) {
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst).withByteOffset(4L * off), src.at(srcOffset), 4L * n);
+    }
+
+    void download(short[] dst, int off, DeviceBuffer src, long srcOffset, int n) {
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst).withByteOffset(2L * off), src.at(srcOffset), 2L * n);
+    }
+
+    void copy(DeviceBuffer dst, long dstOffset, DeviceBuffer src, long srcOffset, long bytes) {
+        JCudaDriver.cuMemcpyDtoD(dst.at(dstOffset), src.at(srcOffset), bytes);
+    }
+
+    void zero(DeviceBuffer dst) {
+        JCudaDriver.cuMemsetD8(dst.at(0), (byte) 0, dst.bytes);
+    }
+
+    /** Waits until all queued work is done (and reports a kernel's failure). */
+    void synchronize() {
+        JCudaDriver.cuCtxSynchronize();
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        makeCurrent();
+        for (CUmodule m : modules) JCudaDriver.cuModuleUnload(m);
+        modules.clear();
+        JCudaDriver.cuDevicePrimaryCtxRelease(device);
+    }
+}

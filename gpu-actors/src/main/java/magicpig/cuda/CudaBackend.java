@@ -71,7 +71,12 @@ public final class CudaBackend implements ComputeBackend {
      */
     public static CudaBackend synthetic(int ordinal, String shape, GgmlType type, long seed) {
         LlamaConfig c = magicpig.model.SyntheticModels.shape(shape);
-        return new CudaBackend(CudaDevice.open(ordinal), c, null, type, seed, shape.equalsIgnoreCase("llama-3.2-1b"));
+        return synthetic(ordinal, c, type, seed, shape.equalsIgnoreCase("llama-3.2-1b"));
+    }
+
+    /** Random weights of any shape made on the device; tied shares the embedding with the classifier. */
+    public static CudaBackend synthetic(int ordinal, LlamaConfig c, GgmlType type, long seed, boolean tied) {
+        return new CudaBackend(CudaDevice.open(ordinal), c, null, type, seed, tied);
     }
 
     @Override
@@ -87,6 +92,11 @@ public final class CudaBackend implements ComputeBackend {
     /** Device bytes the resident weights take. */
     public long weightBytes() {
         return model.bytes;
+    }
+
+    /** Bytes one decode step reads from the resident weights (every matrix once). */
+    public long decodeWeightBytes() {
+        return model.decodeBytes();
     }
 
     @Override

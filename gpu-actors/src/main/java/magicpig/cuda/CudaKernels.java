@@ -108,6 +108,14 @@ final class CudaKernels {
                 .launch(n * heads, splits, ATTN_THREADS, shared);
     }
 
+    /** Attention of n rows as partial states in every case, one split or many (the MagicPIG window, merged later). */
+    void attentionPartialOnly(long seqs, int n, int layer, long q, int qStride, int heads, int kvHeads, int d, long partial, int splits) {
+        int shared = 4 * (d + ATTN_CHUNK + Math.max(ATTN_THREADS, d));
+        attnPartial.begin().ptr(seqs).i(layer).ptr(q).i(qStride).i(heads).i(kvHeads).i(d).i(ATTN_CHUNK).ptr(partial).i(splits)
+                .ptr(0).i(0)
+                .launch(n * heads, splits, ATTN_THREADS, shared);
+    }
+
     /** Merges splits partial states per (row, head), plus extCount external ones (ext = 0: none), into out. */
     void merge(long partial, int splits, long ext, int extCount, int n, int heads, int d, long out, int outStride) {
         attnMerge.begin().ptr(partial).i(splits).ptr(ext).i(extCount).i(heads).i(d).ptr(out).i(outStride)

@@ -163,6 +163,15 @@ final class DeviceModel implements AutoCloseable {
         return result;
     }
 
+    /** Bytes one decode step reads from the weights: every matrix once, the embedding row aside. */
+    long decodeBytes() {
+        long sum = output.byteSize();
+        for (int l = 0; l < config.layers(); l++) {
+            for (DeviceMatrix[] ps : new DeviceMatrix[][] {qkv[l], wo[l], gateUp[l], down[l]}) for (DeviceMatrix p : ps) sum += p.byteSize();
+        }
+        return sum;
+    }
+
     long attnNorm(int layer) {
         return attnNorm0 + 4L * config.dim() * layer;
     }

@@ -7,7 +7,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import magicpig.cuda.ComputeBackends;
 import magicpig.model.Attention;
+import magicpig.model.ComputeBackend;
 import magicpig.model.Model;
 import magicpig.model.ModelLoader;
 import magicpig.tensor.GgmlType;
@@ -35,11 +37,13 @@ public final class ClusterNode implements AutoCloseable {
     private final ActorSystem<Void> system;
     private final Set<String> roles;
     private final Model model;
+    private final ComputeBackend backend;
 
-    private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model) {
+    private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model, ComputeBackend backend) {
         this.system = system;
         this.roles = roles;
         this.model = model;
+        this.backend = backend;
     }
 
     /** Our defaults; loaded explicitly, so that shading cannot reorder them under Pekko's reference.conf. */
@@ -58,8 +62,13 @@ public final class ClusterNode implements AutoCloseable {
         if (roles.isEmpty()) throw new IllegalArgumentException("a node needs at least one role");
         Config full = ConfigFactory.parseMap(Map.of("pekko.cluster.roles", List.copyOf(roles))).withFallback(config);
         Model model = roles.contains(GPU_WORKER) ? loadModel(mp) : null;
+        ComputeBackend backend = null;
         try {
-            ActorSystem<Void> system = ActorSystem.create(guardian(roles, model, mp), "magicpig", full);
+            if (model != null) {
+                backend = ComputeBackends.select(mp.getString("backend"), model);
+                log.info("worker backend: {}", backend.description());
+            }
+            ActorSystem<Void> system = ActorSystem.create(guardian(roles, model, backend, mp), "magicpig", full);
             // Entities live on gateway nodes; other roles get a proxy from the same call. Done here, not
             // in the guardian, so that the node can take requests as soon as start returns.
             ClusterSharding.get(system).init(Entity.of(SequenceEntity.TYPE_KEY, ec -> SequenceEntity.create(ec.getEntityId()))
@@ -68,8 +77,9 @@ public final class ClusterNode implements AutoCloseable {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));
             }
-            return new ClusterNode(system, roles, model);
+            return new ClusterNode(system, roles, model, backend);
         } catch (RuntimeException e) {
+            if (backend != null) backend.close();
             if (model != null) model.close();
             throw e;
         }
@@ -88,13 +98,13 @@ public final class ClusterNode implements AutoCloseable {
         return m;
     }
 
-    private static Behavior<Void> guardian(Set<String> roles, Model model, Config mp) {
+    private static Behavior<Void> guardian(Set<String> roles, Model model, ComputeBackend backend, Config mp) {
         return Behaviors.setup(ctx -> {
             if (roles.contains(GPU_WORKER)) {
                 Config w = mp.getConfig("worker");
                 var settings = new TransformerWorker.Settings(w.getInt("max-batch"), w.getInt("max-queued"), w.getInt("prefill-chunk"));
                 String name = "worker@" + ctx.getSystem().address().hostPort();
-                ctx.spawn(TransformerWorker.create(name, model, model.llama(), settings, attentionFactories(mp)), "transformer-worker",
+                ctx.spawn(TransformerWorker.create(name, model, backend, settings, attentionFactories(mp)), "transformer-worker",
                         DispatcherSelector.fromConfig("magicpig-worker-dispatcher"));
             }
             return Behaviors.empty();
@@ -133,6 +143,7 @@ public final class ClusterNode implements AutoCloseable {
     public void close() throws Exception {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        if (backend != null) backend.close();
         if (model != null) model.close();
     }
 }

@@ -60,20 +60,33 @@ __device__ __forceinline__ void matvec(const unsigned char* __restrict__ W, long
                                        const float* __restrict__ x, int xstride, const float* __restrict__ g, float eps,
                                        int n, float* __restrict__ y, int ystride) {
     __shared__ float s_scale[NB];
-    __shared__ float s_scratch[32];
     __shared__ uint4 s_stage[TYPE == T_Q8_0 ? MV_WARPS * 68 : 1];
 
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     if (MODE == IN_NORM) {
         // Every block computes the norms of its inputs itself (the same sums in the same order, so
-        // the result is deterministic): cheaper than a separate kernel launch.
+        // the result is deterministic): cheaper than a separate kernel launch. One pass over the
+        // inputs accumulates all NB sums of squares; then warp sums, and one cross-warp sum.
+        float ss[NB];
+#pragma unroll
         for (int b = 0; b < NB; b++) {
-            if (b >= n) break;
-            const float* xb = x + (long long) b * xstride;
-            float ss = 0.f;
-            for (int i = threadIdx.x; i < cols; i += blockDim.x) ss = fmaf(xb[i], xb[i], ss);
-            ss = block_sum(ss, s_scratch);
-            if (threadIdx.x == 0) s_scale[b] = 1.0f / sqrtf(ss / (float) cols + eps);
+            ss[b] = 0.f;
+            if (b < n) {
+                const float* xb = x + (long long) b * xstride;
+                for (int i = threadIdx.x; i < cols; i += blockDim.x) ss[b] = fmaf(xb[i], xb[i], ss[b]);
+            }
+        }
+        __shared__ float s_part[NB][MV_WARPS];
+#pragma unroll
+        for (int b = 0; b < NB; b++) {
+            float v = warp_sum(ss[b]);
+            if (lane == 0) s_part[b][warp] = v;
+        }
+        __syncthreads();
+        if (threadIdx.x < NB && threadIdx.x < n) {
+            float t = 0.f;
+            for (int w = 0; w < MV_WARPS; w++) t += s_part[threadIdx.x][w];
+            s_scale[threadIdx.x] = 1.0f / sqrtf(t / (float) cols + eps);
         }
         __syncthreads();
     }

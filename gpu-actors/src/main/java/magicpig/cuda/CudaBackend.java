@@ -25,7 +25,7 @@ public final class CudaBackend implements ComputeBackend {
     /** Prompt tokens of one prefill pass. */
     static final int PREFILL_ROWS = 32;
 
-    final CudaDevice device;
+    final Device device;
     final CudaKernels kernels;
     final DeviceModel model;
     final LlamaConfig config;
@@ -34,7 +34,18 @@ public final class CudaBackend implements ComputeBackend {
     final Workspace shared;
     private boolean closed;
 
-    private CudaBackend(CudaDevice device, LlamaConfig config, LlamaWeights weights, GgmlType syntheticType, long seed, boolean tied) {
+    /** A backend on any device (the tests give an emulated one). */
+    static CudaBackend on(Device device, LlamaConfig config, LlamaWeights weights, int prefillRows) {
+        return new CudaBackend(device, config, weights, null, 0, false, prefillRows);
+    }
+
+    /** Synthetic weights made on any device. */
+    static CudaBackend synthetic(Device device, LlamaConfig config, GgmlType type, long seed, boolean tied) {
+        return new CudaBackend(device, config, null, type, seed, tied, PREFILL_ROWS);
+    }
+
+    private CudaBackend(Device device, LlamaConfig config, LlamaWeights weights, GgmlType syntheticType, long seed, boolean tied,
+                        int prefillRows) {
         this.device = device;
         this.config = config;
         if (weights != null) weights.validate(config);
@@ -45,7 +56,7 @@ public final class CudaBackend implements ComputeBackend {
         try {
             k = new CudaKernels(device);
             m = weights != null ? DeviceModel.upload(device, config, weights) : DeviceModel.synthetic(device, k, config, syntheticType, seed, tied);
-            w = new Workspace(device, config, PREFILL_ROWS, 1);
+            w = new Workspace(device, config, prefillRows, 1);
         } catch (RuntimeException | Error e) {
             if (m != null) m.close();
             device.close();
@@ -61,7 +72,7 @@ public final class CudaBackend implements ComputeBackend {
      * or the model has weights the kernels cannot take (see {@link CudaKernels#unsupported}).
      */
     public static CudaBackend open(int ordinal, LlamaConfig config, LlamaWeights weights) {
-        return new CudaBackend(CudaDevice.open(ordinal), config, weights, null, 0, false);
+        return new CudaBackend(CudaDevice.open(ordinal), config, weights, null, 0, false, PREFILL_ROWS);
     }
 
     /**
@@ -76,7 +87,7 @@ public final class CudaBackend implements ComputeBackend {
 
     /** Random weights of any shape made on the device; tied shares the embedding with the classifier. */
     public static CudaBackend synthetic(int ordinal, LlamaConfig c, GgmlType type, long seed, boolean tied) {
-        return new CudaBackend(CudaDevice.open(ordinal), c, null, type, seed, tied);
+        return new CudaBackend(CudaDevice.open(ordinal), c, null, type, seed, tied, PREFILL_ROWS);
     }
 
     @Override

@@ -15,7 +15,6 @@ import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
-import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
@@ -25,7 +24,7 @@ import jcuda.driver.JCudaDriver;
  * the committed PTX, and memory. Every driver call reports failure by a {@code CudaException}.
  * Calls need the context current on the calling thread: {@link #makeCurrent} at each entry.
  */
-final class CudaDevice implements AutoCloseable {
+final class CudaDevice extends Device {
     /** Largest single host-to-device copy (a ByteBuffer view of a segment is limited to 2 GiB). */
     private static final long COPY_CHUNK = 1L << 30;
     private static final Method NATIVE_POINTER;
@@ -40,10 +39,7 @@ final class CudaDevice implements AutoCloseable {
     }
 
     final int ordinal;
-    final String name;
     final int ccMajor, ccMinor;
-    final int multiprocessors;
-    final long totalMemory;
     final int ptxArch;
     private final CUdevice device;
     private final CUcontext context;
@@ -51,27 +47,12 @@ final class CudaDevice implements AutoCloseable {
     private final Map<String, Kernel> kernels = new HashMap<>();
     private boolean closed;
 
-    private CudaDevice(int ordinal) {
-        JCudaDriver.setExceptionsEnabled(true);
-        JCudaDriver.cuInit(0);
-        int[] count = new int[1];
-        JCudaDriver.cuDeviceGetCount(count);
-        if (count[0] == 0) throw new IllegalStateException("the CUDA driver sees no device");
-        if (ordinal < 0 || ordinal >= count[0]) throw new IllegalArgumentException("no CUDA device " + ordinal + " (" + count[0] + " present)");
+    private CudaDevice(int ordinal, CUdevice device) {
+        super(deviceName(device), attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT), totalMemory(device));
         this.ordinal = ordinal;
-        this.device = new CUdevice();
-        JCudaDriver.cuDeviceGet(device, ordinal);
-        byte[] nameBytes = new byte[256];
-        JCudaDriver.cuDeviceGetName(nameBytes, nameBytes.length, device);
-        int len = 0;
-        while (len < nameBytes.length && nameBytes[len] != 0) len++;
-        this.name = new String(nameBytes, 0, len, StandardCharsets.US_ASCII);
-        this.ccMajor = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
-        this.ccMinor = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
-        this.multiprocessors = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
-        long[] mem = new long[1];
-        JCudaDriver.cuDeviceTotalMem(mem, device);
-        this.totalMemory = mem[0];
+        this.device = device;
+        this.ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+        this.ccMinor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
         // The primary context (the one the runtime API would use): no cuCtxCreate, whose signature
         // changed in CUDA 13.
         this.context = new CUcontext();
@@ -95,30 +76,49 @@ final class CudaDevice implements AutoCloseable {
 
     /** Opens a device: initializes the driver, retains its primary context, JIT-loads the kernels. */
     static CudaDevice open(int ordinal) {
-        return new CudaDevice(ordinal);
+        JCudaDriver.setExceptionsEnabled(true);
+        JCudaDriver.cuInit(0);
+        int[] count = new int[1];
+        JCudaDriver.cuDeviceGetCount(count);
+        if (count[0] == 0) throw new IllegalStateException("the CUDA driver sees no device");
+        if (ordinal < 0 || ordinal >= count[0]) throw new IllegalArgumentException("no CUDA device " + ordinal + " (" + count[0] + " present)");
+        CUdevice device = new CUdevice();
+        JCudaDriver.cuDeviceGet(device, ordinal);
+        return new CudaDevice(ordinal, device);
     }
 
-    private int attribute(int attribute) {
+    private static String deviceName(CUdevice device) {
+        byte[] nameBytes = new byte[256];
+        JCudaDriver.cuDeviceGetName(nameBytes, nameBytes.length, device);
+        int len = 0;
+        while (len < nameBytes.length && nameBytes[len] != 0) len++;
+        return new String(nameBytes, 0, len, StandardCharsets.US_ASCII);
+    }
+
+    private static long totalMemory(CUdevice device) {
+        long[] mem = new long[1];
+        JCudaDriver.cuDeviceTotalMem(mem, device);
+        return mem[0];
+    }
+
+    private static int attribute(CUdevice device, int attribute) {
         int[] v = new int[1];
         JCudaDriver.cuDeviceGetAttribute(v, attribute, device);
         return v[0];
     }
 
-    int maxSharedPerBlockOptin() {
-        return attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
-    }
-
+    @Override
     String describe() {
         return "cuda:" + ordinal + " " + name + " (compute " + ccMajor + "." + ccMinor + ", " + multiprocessors + " SMs, "
                 + (totalMemory >> 20) + " MiB, PTX compute_" + ptxArch + ")";
     }
 
-    /** Makes this device's context current on the calling thread. */
+    @Override
     void makeCurrent() {
         JCudaDriver.cuCtxSetCurrent(context);
     }
 
-    /** A kernel by its (extern "C") name, from whichever module defines it. */
+    @Override
     Kernel kernel(String name) {
         Kernel k = kernels.get(name);
         if (k != null) return k;
@@ -132,7 +132,7 @@ final class CudaDevice implements AutoCloseable {
                 JCudaDriver.setExceptionsEnabled(true);
             }
             if (r == CUresult.CUDA_SUCCESS) {
-                k = new Kernel(name, f);
+                k = new Kernel(this, name, f);
                 kernels.put(name, k);
                 return k;
             }
@@ -140,72 +140,87 @@ final class CudaDevice implements AutoCloseable {
         throw new IllegalStateException("no kernel '" + name + "' in the loaded PTX modules");
     }
 
-    /** Lets a kernel use up to {@code bytes} of dynamic shared memory (above the default 48 KiB). */
-    void allowSharedMemory(Kernel k, int bytes) {
-        JCudaDriver.cuFuncSetAttribute(k.function(), CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
+    @Override
+    void launch(Kernel k, int gridX, int gridY, int block, int sharedBytes) {
+        JCudaDriver.cuLaunchKernel((CUfunction) k.handle, gridX, gridY, 1, block, 1, 1, sharedBytes, null, k.jcudaParams(), null);
     }
 
+    @Override
     DeviceBuffer allocate(long bytes) {
         CUdeviceptr p = new CUdeviceptr();
         JCudaDriver.cuMemAlloc(p, Math.max(bytes, 16));
         try {
-            return new DeviceBuffer(p, (long) NATIVE_POINTER.invoke(p), bytes);
+            return new DeviceBuffer(this, p, (long) NATIVE_POINTER.invoke(p), bytes);
         } catch (ReflectiveOperationException e) {
             JCudaDriver.cuMemFree(p);
             throw new IllegalStateException("cannot read a device pointer from JCuda", e);
         }
     }
 
-    /** Free and total device memory, bytes. */
+    @Override
+    void free(DeviceBuffer b) {
+        JCudaDriver.cuMemFree((CUdeviceptr) b.handle);
+    }
+
+    /** The driver's handle of byte {@code offset} of a buffer, for copies of n bytes. */
+    private static CUdeviceptr at(DeviceBuffer b, long offset, long n) {
+        b.checkRange(offset, n);
+        CUdeviceptr p = (CUdeviceptr) b.handle;
+        return offset == 0 ? p : p.withByteOffset(offset);
+    }
+
+    @Override
     long[] memoryInfo() {
         long[] free = new long[1], total = new long[1];
         JCudaDriver.cuMemGetInfo(free, total);
         return new long[] {free[0], total[0]};
     }
 
-    /** Copies {@code bytes} bytes of a host segment to dst at dstOffset. */
+    @Override
     void upload(DeviceBuffer dst, long dstOffset, MemorySegment src, long bytes) {
         for (long done = 0; done < bytes; done += COPY_CHUNK) {
             long n = Math.min(COPY_CHUNK, bytes - done);
             ByteBuffer view = src.asSlice(done, n).asByteBuffer();
-            JCudaDriver.cuMemcpyHtoD(dst.at(dstOffset + done), Pointer.to(view), n);
+            JCudaDriver.cuMemcpyHtoD(at(dst, dstOffset + done, n), Pointer.to(view), n);
         }
     }
 
+    @Override
     void upload(DeviceBuffer dst, long dstOffset, float[] src, int off, int n) {
-        JCudaDriver.cuMemcpyHtoD(dst.at(dstOffset), Pointer.to(src).withByteOffset(4L * off), 4L * n);
+        JCudaDriver.cuMemcpyHtoD(at(dst, dstOffset, 4L * n), Pointer.to(src).withByteOffset(4L * off), 4L * n);
     }
 
+    @Override
     void upload(DeviceBuffer dst, long dstOffset, ByteBuffer direct, long bytes) {
-        JCudaDriver.cuMemcpyHtoD(dst.at(dstOffset), Pointer.to(direct), bytes);
+        JCudaDriver.cuMemcpyHtoD(at(dst, dstOffset, bytes), Pointer.to(direct), bytes);
     }
 
+    @Override
     void upload(DeviceBuffer dst, long dstOffset, double[] src) {
-        JCudaDriver.cuMemcpyHtoD(dst.at(dstOffset), Pointer.to(src), 8L * src.length);
+        JCudaDriver.cuMemcpyHtoD(at(dst, dstOffset, 8L * src.length), Pointer.to(src), 8L * src.length);
     }
 
-    /** Copies n floats from src at srcOffset (bytes) into dst[off..]; waits for queued work first. */
+    @Override
     void download(float[] dst, int off, DeviceBuffer src, long srcOffset, int n) {
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst).withByteOffset(4L * off), src.at(srcOffset), 4L * n);
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst).withByteOffset(4L * off), at(src, srcOffset, 4L * n), 4L * n);
     }
 
+    @Override
     void download(int[] dst, int off, DeviceBuffer src, long srcOffset, int n) {
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst).withByteOffset(4L * off), src.at(srcOffset), 4L * n);
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst).withByteOffset(4L * off), at(src, srcOffset, 4L * n), 4L * n);
     }
 
+    @Override
     void download(short[] dst, int off, DeviceBuffer src, long srcOffset, int n) {
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst).withByteOffset(2L * off), src.at(srcOffset), 2L * n);
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst).withByteOffset(2L * off), at(src, srcOffset, 2L * n), 2L * n);
     }
 
+    @Override
     void copy(DeviceBuffer dst, long dstOffset, DeviceBuffer src, long srcOffset, long bytes) {
-        JCudaDriver.cuMemcpyDtoD(dst.at(dstOffset), src.at(srcOffset), bytes);
+        JCudaDriver.cuMemcpyDtoD(at(dst, dstOffset, bytes), at(src, srcOffset, bytes), bytes);
     }
 
-    void zero(DeviceBuffer dst) {
-        JCudaDriver.cuMemsetD8(dst.at(0), (byte) 0, dst.bytes);
-    }
-
-    /** Waits until all queued work is done (and reports a kernel's failure). */
+    @Override
     void synchronize() {
         JCudaDriver.cuCtxSynchronize();
     }

@@ -23,7 +23,7 @@ final class CudaKernels {
     private final Kernel[][][] matvec = new Kernel[TYPES.length][VARIANTS.length][2];
     private final Kernel embed, ropeStore, attnPartial, attnMerge, lshHash, argmax, readProbe, fillUniform, fillWeights;
 
-    CudaKernels(CudaDevice device) {
+    CudaKernels(Device device) {
         for (int t = 0; t < TYPES.length; t++) {
             for (int v = 0; v < VARIANTS.length; v++) {
                 matvec[t][v][0] = device.kernel("mv_" + TYPES[t] + "_" + VARIANTS[v] + "_1");

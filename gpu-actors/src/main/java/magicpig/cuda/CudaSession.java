@@ -198,7 +198,7 @@ public final class CudaSession implements ComputeBackend.InferenceSession {
      * backend's lock, after the row's key and value are in the device cache.
      */
     void hostAttention(Workspace ws, int b, int layer) {
-        CudaDevice dev = backend.device;
+        Device dev = backend.device;
         int pos = position;
         long at = 4L * ((long) layer * capacity + pos) * config.kvDim();
         dev.download(q, 0, ws.qkv, 4L * b * ws.qkvDim, config.qDim());

@@ -35,7 +35,7 @@ final class DeviceModel implements AutoCloseable {
     }
 
     /** Uploads a model's weights (every matrix checked first, so nothing is allocated for a model the kernels cannot take). */
-    static DeviceModel upload(CudaDevice device, LlamaConfig c, LlamaWeights w) {
+    static DeviceModel upload(Device device, LlamaConfig c, LlamaWeights w) {
         check("token embedding", w.tokenEmbedding());
         check("output", w.output());
         for (int l = 0; l < c.layers(); l++) {
@@ -51,7 +51,7 @@ final class DeviceModel implements AutoCloseable {
      * of ones, as {@code SyntheticModels} makes them, from another random stream): for timing
      * shapes whose host generation and upload would take minutes.
      */
-    static DeviceModel synthetic(CudaDevice device, CudaKernels kernels, LlamaConfig c, GgmlType type, long seed, boolean tied) {
+    static DeviceModel synthetic(Device device, CudaKernels kernels, LlamaConfig c, GgmlType type, long seed, boolean tied) {
         String why = CudaKernels.unsupported(type, c.dim());
         if (why == null && c.hiddenDim() % 32 != 0) why = "widths must be multiples of 32";
         if (why != null) throw new UnsupportedOperationException("synthetic " + type + " weights: " + why);
@@ -60,7 +60,7 @@ final class DeviceModel implements AutoCloseable {
 
     private record SyntheticSpec(CudaKernels kernels, GgmlType type, long seed, boolean tied) {}
 
-    private DeviceModel(CudaDevice device, LlamaConfig c, LlamaWeights w, SyntheticSpec synth) {
+    private DeviceModel(Device device, LlamaConfig c, LlamaWeights w, SyntheticSpec synth) {
         this.config = c;
         try {
             Map<WeightMatrix, DeviceMatrix> uploaded = new IdentityHashMap<>();
@@ -113,7 +113,7 @@ final class DeviceModel implements AutoCloseable {
     }
 
     /** One allocation of [sum(rows) x cols] synthetic weights: parts of one projection share a type. */
-    private DeviceMatrix[] generate(CudaDevice device, SyntheticSpec s, int tensor, int[] rows, int cols) {
+    private DeviceMatrix[] generate(Device device, SyntheticSpec s, int tensor, int[] rows, int cols) {
         int total = 0;
         for (int r : rows) total += r;
         long rowBytes = s.type().rowBytes(cols);
@@ -133,7 +133,7 @@ final class DeviceModel implements AutoCloseable {
      * Uploads matrices that share an input; runs of equal type go into one allocation, rows back
      * to back, so that one launch covers them. Returns the parts with their output offsets.
      */
-    private DeviceMatrix[] upload(CudaDevice device, Map<WeightMatrix, DeviceMatrix> uploaded, WeightMatrix... ms) {
+    private DeviceMatrix[] upload(Device device, Map<WeightMatrix, DeviceMatrix> uploaded, WeightMatrix... ms) {
         if (ms.length == 1 && uploaded.containsKey(ms[0])) return new DeviceMatrix[] {uploaded.get(ms[0])};
         List<DeviceMatrix> parts = new ArrayList<>();
         int out = 0;

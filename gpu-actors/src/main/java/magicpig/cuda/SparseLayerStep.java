@@ -61,7 +61,7 @@ public final class SparseLayerStep implements AutoCloseable {
         int d = c.headDim(), heads = c.heads();
         int maxSplits = CudaKernels.splits(capacity);
         backend.enter();
-        CudaDevice dev = backend.device;
+        Device dev = backend.device;
         try {
             keys = dev.allocate(4L * capacity * c.kvDim());
             values = dev.allocate(4L * capacity * c.kvDim());
@@ -108,7 +108,7 @@ public final class SparseLayerStep implements AutoCloseable {
         int count = sink + (pos + 1 - r1start);
         int splits = CudaKernels.splits(count);
         CudaKernels k = backend.kernels;
-        CudaDevice dev = backend.device;
+        Device dev = backend.device;
         backend.enter();
         try {
             long t0 = System.nanoTime();

@@ -14,13 +14,13 @@ final class Workspace implements AutoCloseable {
 
     final int rows;
     final int logitRows;
-    private final CudaDevice device;
+    private final Device device;
     final DeviceBuffer x, qkv, att, gu, logits, meta, argmax;
     private DeviceBuffer partial;
     private final ByteBuffer hostMeta;
     final int qkvDim;
 
-    Workspace(CudaDevice device, LlamaConfig c, int rows, int logitRows) {
+    Workspace(Device device, LlamaConfig c, int rows, int logitRows) {
         this.device = device;
         this.rows = rows;
         this.logitRows = logitRows;

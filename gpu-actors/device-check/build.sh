@@ -42,6 +42,10 @@ cp "$here/run.sh" "$out/" 2>/dev/null || true
 echo "[device-check] modules: $modules"
 total=$(du -sb "$out" | cut -f1)
 echo "[device-check] runtime $(du -sh "$out/runtime" | cut -f1), jar $(du -sh "$out/device-check.jar" | cut -f1), together $((total / 1024 / 1024)) MiB in $out"
+# The host halves of the check with this runtime and jar: a missing class or module shows here.
+"$out/runtime/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$out/device-check.jar" \
+  magicpig.cuda.DeviceCheck --host-self-test 2>&1 | grep -v '^WARNING' | sed 's/^/[device-check] /'
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "[device-check] the host self-test failed" >&2; exit 1; }
 if [ "$total" -gt $((64 * 1024 * 1024)) ]; then
   echo "[device-check] $out is $total bytes: over the 64 MiB that can be carried" >&2
   exit 1

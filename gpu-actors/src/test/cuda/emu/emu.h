@@ -26,7 +26,14 @@ static inline float4 make_float4(float x, float y, float z, float w) { return fl
 extern uint3 threadIdx, blockIdx, blockDim, gridDim;
 extern char* emu_dyn_smem;
 
-template <typename T> static inline T __ldg(const T* p) { return *p; }
+template <typename T> static inline T __ldg(const T* p) {
+    // A GPU faults on a misaligned vector load; the CPU would not: check it here.
+    if (sizeof(T) == 16 && (reinterpret_cast<uintptr_t>(p) & 15) != 0) {
+        std::fprintf(stderr, "emulator: misaligned 16-byte load at %p\n", (const void*) p);
+        std::abort();
+    }
+    return *p;
+}
 static inline float __uint_as_float(unsigned int u) { float f; std::memcpy(&f, &u, 4); return f; }
 static inline unsigned int __float_as_uint(float f) { unsigned int u; std::memcpy(&u, &f, 4); return u; }
 static inline int __float2int_rn(float f) { return (int) std::nearbyint(f); }

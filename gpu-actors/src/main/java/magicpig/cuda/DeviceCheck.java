@@ -44,6 +44,10 @@ public final class DeviceCheck {
 
     public static void main(String[] args) {
         boolean quick = Arrays.asList(args).contains("--quick");
+        if (Arrays.asList(args).contains("--host-self-test")) {
+            hostSelfTest();
+            return;
+        }
         int steps = 32;
         for (int i = 0; i + 1 < args.length; i++) if (args[i].equals("--steps")) steps = Integer.parseInt(args[i + 1]);
         DeviceCheck check = new DeviceCheck(System.out);
@@ -60,7 +64,7 @@ public final class DeviceCheck {
         System.exit(status);
     }
 
-    private int run(boolean quick, int steps) throws Exception {
+    private int run(boolean quick, int steps) {
         long start = System.nanoTime();
         CudaProbe probe = CudaProbe.get();
         if (!probe.available()) {
@@ -69,28 +73,34 @@ public final class DeviceCheck {
             return 1;
         }
         log("CPU threads: %d", Parallel.threads());
-        try (Model tiny = SyntheticModels.create("tiny", GgmlType.F32, 42);
-             CudaBackend gpu = CudaBackend.open(0, tiny.config(), tiny.llama().weights())) {
-            device = gpu.description();
-            log("device: %s", device);
-            bandwidth = gpu.measureReadBandwidth(2L << 30, 10);
-            log("read bandwidth: %.0f GB/s", bandwidth / 1e9);
-            checkParity("synthetic:tiny", "f32 prompt 600 (split attention)", tiny, gpu, promptOf(600, tiny.config()), 8);
-            checkBatchParity("synthetic:tiny", tiny, gpu, 3, 6);
-        }
-        for (GgmlType t : new GgmlType[] {GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0}) {
-            try (Model tiny = SyntheticModels.create("tiny", t, 42);
+        section("tiny f32 parity", () -> {
+            try (Model tiny = SyntheticModels.create("tiny", GgmlType.F32, 42);
                  CudaBackend gpu = CudaBackend.open(0, tiny.config(), tiny.llama().weights())) {
-                checkParity("synthetic:tiny", "prompt 40", tiny, gpu, promptOf(40, tiny.config()), 8);
+                device = gpu.description();
+                log("device: %s", device);
+                bandwidth = gpu.measureReadBandwidth(2L << 30, 10);
+                log("read bandwidth: %.0f GB/s", bandwidth / 1e9);
+                checkParity("synthetic:tiny", "prompt 600 (split attention)", tiny, gpu, promptOf(600, tiny.config()), 8);
+                checkBatchParity("synthetic:tiny", tiny, gpu, 3, 6);
             }
+        });
+        for (GgmlType t : new GgmlType[] {GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0}) {
+            section("tiny " + t + " parity", () -> {
+                try (Model tiny = SyntheticModels.create("tiny", t, 42);
+                     CudaBackend gpu = CudaBackend.open(0, tiny.config(), tiny.llama().weights())) {
+                    checkParity("synthetic:tiny", "prompt 40", tiny, gpu, promptOf(40, tiny.config()), 8);
+                }
+            });
         }
         log("generating synthetic:llama-3.2-1b f16 on the host (%.0f s so far)", (System.nanoTime() - start) / 1e9);
-        try (Model m = SyntheticModels.create("llama-3.2-1b", GgmlType.F16, 42);
-             CudaBackend gpu = CudaBackend.open(0, m.config(), m.llama().weights())) {
-            checkParity("synthetic:llama-3.2-1b", "prompt 40", m, gpu, promptOf(40, m.config()), 8);
-            throughput("synthetic:llama-3.2-1b", GgmlType.F16, gpu, steps, true);
-            batchThroughput("synthetic:llama-3.2-1b", GgmlType.F16, gpu, 8, steps / 2);
-        }
+        section("llama-3.2-1b f16", () -> {
+            try (Model m = SyntheticModels.create("llama-3.2-1b", GgmlType.F16, 42);
+                 CudaBackend gpu = CudaBackend.open(0, m.config(), m.llama().weights())) {
+                checkParity("synthetic:llama-3.2-1b", "prompt 40", m, gpu, promptOf(40, m.config()), 8);
+                throughput("synthetic:llama-3.2-1b", GgmlType.F16, gpu, steps, true);
+                batchThroughput("synthetic:llama-3.2-1b", GgmlType.F16, gpu, 8, steps / 2);
+            }
+        });
         List<String[]> shapes = new ArrayList<>();
         shapes.add(new String[] {"llama-3.2-1b", "Q8_0"});
         if (!quick) {
@@ -99,13 +109,58 @@ public final class DeviceCheck {
         }
         for (String[] s : shapes) {
             GgmlType t = GgmlType.valueOf(s[1]);
-            try (CudaBackend gpu = CudaBackend.synthetic(0, s[0], t, 42)) {
-                throughput("synthetic:" + s[0] + " (weights made on the GPU)", t, gpu, steps, false);
-            }
+            section(s[0] + " " + t + " decode", () -> {
+                try (CudaBackend gpu = CudaBackend.synthetic(0, s[0], t, 42)) {
+                    throughput("synthetic:" + s[0] + " (weights made on the GPU)", t, gpu, steps, false);
+                }
+            });
         }
-        for (int ctx : new int[] {32 * 1024, 128 * 1024}) sparseLayer(ctx);
+        for (int ctx : new int[] {32 * 1024, 128 * 1024}) section("sparse layer " + ctx / 1024 + "K", () -> sparseLayer(ctx));
         log("done in %.0f s", (System.nanoTime() - start) / 1e9);
         return report();
+    }
+
+    private interface Section {
+        void run() throws Exception;
+    }
+
+    /** Runs one part of the check; a failure is recorded and the next part still runs. */
+    private void section(String name, Section body) {
+        try {
+            body.run();
+        } catch (Throwable t) {
+            t.printStackTrace();
+            failures.add(name + " crashed: " + CudaProbe.reason(t));
+        }
+    }
+
+    /**
+     * The host halves of the check, without a GPU: what build.sh runs with the jlink-ed runtime and
+     * the slim jar, so that a class or module missing from them shows here and not in the GPU's
+     * minutes.
+     */
+    static void hostSelfTest() {
+        for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0}) {
+            try (Model m = SyntheticModels.create("tiny", t, 42); Llama.Session s = m.llama().newSession(16, null)) {
+                float[] l = s.prefill(promptOf(5, m.config()));
+                s.decode(FloatKernels.argmax(l, l.length));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        LlamaConfig c = SyntheticModels.shape("llama-3.1-8b");
+        int n = 300;
+        float[] keys = new float[n * c.kvDim()], values = new float[n * c.kvDim()], q = new float[c.qDim()];
+        java.util.Random r = new java.util.Random(1);
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = r.nextFloat() - 0.5f;
+            values[i] = r.nextFloat() - 0.5f;
+        }
+        float[] partials = new float[c.heads() * (c.headDim() + 2)];
+        new ExactOffloaded(c, keys, values, 4, n - 64).attend(q, null, partials);
+        codeBitErrors(c, q, new float[c.kvHeads() * c.headDim() * 10 * 4], new short[c.heads() * 4], 10, 4);
+        CudaProbe probe = CudaProbe.get();
+        System.out.println("host self-test passed (CUDA probe: " + (probe.available() ? probe.devices() + " device(s)" : probe.reason()) + ")");
     }
 
     static int[] promptOf(int n, LlamaConfig c) {
@@ -212,6 +267,10 @@ public final class DeviceCheck {
 
     /** Greedy decode speed (argmax on the device) after a 64-token prompt, against the roofline. */
     private void throughput(String name, GgmlType type, CudaBackend gpu, int steps, boolean is1bGate) {
+        if (bandwidth == 0) {
+            device = gpu.description();
+            bandwidth = gpu.measureReadBandwidth(2L << 30, 10);
+        }
         LlamaConfig c = gpu.config();
         int[] prompt = promptOf(64, c);
         double prefillRate;

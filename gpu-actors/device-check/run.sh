@@ -7,6 +7,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/out"
+[ -x "$here/runtime/bin/java" ] && out="$here" # the copy of this script inside out/
 if [ ! -x "$out/runtime/bin/java" ] || [ ! -f "$out/device-check.jar" ]; then
   echo "DEVICE CHECK FAILED: no $out/runtime or device-check.jar (run gpu-actors/device-check/build.sh first and carry gpu-actors/device-check/out)"
   exit 2

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import magicpig.model.Attention;
+import magicpig.model.ExactAttention;
+import magicpig.model.KvCache;
 import magicpig.model.Llama;
 import magicpig.model.LlamaConfig;
 import magicpig.model.LlamaWeights;
@@ -131,6 +134,52 @@ class EmulatedKernelsTest {
                     a[i].close();
                     b[i].close();
                 }
+            }
+        }
+    }
+
+    /**
+     * A session with a host attention step (the interim path for MagicPIG and the baselines): its
+     * cache is mirrored to the host and the step's output replaces the device's, here with exact
+     * attention as the step, so the logits must be the dense ones, alone and in a batch with a
+     * dense session.
+     */
+    @Test
+    void hostAttentionStepSeesTheCacheAndReplacesTheOutput() throws Exception {
+        try (Model m = SyntheticModels.create("tiny", GgmlType.F32, 42)) {
+            Llama cpu = cut(m, 1);
+            LlamaConfig c = cpu.config();
+            int vocab = c.vocabSize();
+            int[] calls = new int[1];
+            Attention exact = new Attention() {
+                @Override
+                public void decode(int layer, float[] q, int qOff, KvCache cache, int pos, float[] out, int outOff) {
+                    calls[0]++;
+                    float[] scores = new float[pos + 1];
+                    for (int h = 0; h < c.heads(); h++) {
+                        ExactAttention.attendHead(q, qOff + h * c.headDim(), cache, layer, h / c.groupSize(), pos + 1, out,
+                                outOff + h * c.headDim(), scores);
+                    }
+                }
+            };
+            int[] prompt = DeviceCheck.promptOf(11, c);
+            try (CudaBackend gpu = CudaBackend.on(EmulatedDevice.open(), c, cpu.weights(), PREFILL_ROWS);
+                 Llama.Session a = cpu.newSession(16, null);
+                 CudaSession hosted = gpu.newSession(16, exact);
+                 CudaSession dense = gpu.newSession(16, null);
+                 CudaDecodeBatch batch = gpu.newDecodeBatch(2)) {
+                int token = FloatKernels.argmax(a.prefill(prompt), vocab);
+                hosted.prefill(prompt);
+                dense.prefill(prompt);
+                float[] la = a.decode(token);
+                assertClose(la, hosted.decode(token).clone(), "host attention, alone");
+                assertEquals(c.layers(), calls[0], "one host call per layer");
+                assertClose(la, dense.decode(token).clone(), "dense, alone");
+                float[] lb = batch.step(new CudaSession[] {dense, hosted}, new int[] {token, token}, 2);
+                assertClose(Arrays.copyOfRange(lb, 0, vocab), Arrays.copyOfRange(lb, vocab, 2 * vocab), "dense and hosted rows of a batch");
+                la = a.decode(token);
+                assertClose(la, Arrays.copyOfRange(lb, vocab, 2 * vocab), "host attention in a batch");
+                assertEquals(2 * c.layers(), calls[0]);
             }
         }
     }

@@ -133,25 +133,82 @@ public final class CudaBackend implements ComputeBackend {
         lock.unlock();
     }
 
+    /** Whether decode steps replay CUDA graphs (one launch a step) instead of launching kernel by kernel. */
+    private volatile boolean graphs = Boolean.getBoolean("magicpig.cuda.graphs");
+
+    /** Decode steps as CUDA graphs (-Dmagicpig.cuda.graphs=true) or kernel by kernel (the default). */
+    public void useGraphs(boolean on) {
+        graphs = on;
+    }
+
     /**
-     * The transformer blocks for n rows of ws whose SeqInfo and tokens are set: embedding, then every
-     * layer, leaving the residual stream in ws.x. Rows whose session has a host attention step get
-     * their attention output from it (see {@link CudaSession#hostAttention}).
-     *
-     * @param maxCount    the most positions any row attends (sizes the attention split)
-     * @param hostRows    per row, the session whose host attention replaces the device's, or null
+     * One prefill pass of n rows (prompt tokens) whose SeqInfo and tokens are set in ws: the
+     * residual stream is left in ws.x.
      */
-    void layers(Workspace ws, int n, int maxCount, CudaSession[] hostRows) {
+    void prefillPass(Workspace ws, int n, int maxCount) {
+        int splits = CudaKernels.splits(maxCount);
+        long partial = splits > 1 ? ws.partial(config, splits) : 0;
+        ws.uploadMeta();
+        layers(ws, n, splits, partial, null);
+    }
+
+    /**
+     * One decode step of n rows (a token of each of n sessions) whose SeqInfo and tokens are set
+     * in ws: the blocks, then the classifier into ws.logits, and with {@code argmax} the greedy
+     * tokens into ws.argmax. Without host attention rows and with graphs on, the kernels are
+     * recorded once per (rows, attention splits, argmax) and replayed.
+     *
+     * @param maxCount the most positions any row attends (sizes the attention split)
+     * @param hostRows per row, the session whose host attention replaces the device's, or null
+     */
+    void decodeStep(Workspace ws, int n, int maxCount, CudaSession[] hostRows, boolean argmax) {
+        int splits = CudaKernels.splits(maxCount);
+        long partial = splits > 1 ? ws.partial(config, splits) : 0; // allocated before any capture
+        ws.uploadMeta();
+        if (!graphs || hostRows != null) {
+            layers(ws, n, splits, partial, hostRows);
+            classifyAndPick(ws, n, argmax);
+            return;
+        }
+        long key = ((long) n << 32) | ((long) splits << 1) | (argmax ? 1 : 0);
+        Object graph = ws.graph(key);
+        if (graph == null) {
+            device.beginCapture();
+            try {
+                layers(ws, n, splits, partial, null);
+                classifyAndPick(ws, n, argmax);
+            } catch (RuntimeException | Error e) {
+                try {
+                    device.destroyGraph(device.endCapture());
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+            graph = device.endCapture();
+            ws.putGraph(key, graph);
+        }
+        device.launchGraph(graph);
+    }
+
+    private void classifyAndPick(Workspace ws, int n, boolean argmax) {
+        classify(ws, ws.x.address, n);
+        if (argmax) kernels.argmax(ws.logits.address, config.vocabSize(), config.vocabSize(), n, ws.argmax.address);
+    }
+
+    /**
+     * The transformer blocks for n rows of ws (SeqInfo and tokens already on the device):
+     * embedding, then every layer, leaving the residual stream in ws.x. Rows whose session has a
+     * host attention step get their attention output from it (see {@link CudaSession#hostAttention}).
+     */
+    private void layers(Workspace ws, int n, int splits, long partial, CudaSession[] hostRows) {
         LlamaConfig c = config;
         CudaKernels k = kernels;
         DeviceModel m = model;
         int dim = c.dim(), qDim = c.qDim(), hidden = c.hiddenDim(), d = c.headDim();
         int qkvDim = ws.qkvDim;
         float eps = c.rmsEps();
-        ws.uploadMeta();
         k.embed(m.embedding, ws.tokens(), n, ws.x.address, dim);
-        int splits = CudaKernels.splits(maxCount);
-        long partial = splits > 1 ? ws.partial(c, splits) : 0;
         for (int l = 0; l < c.layers(); l++) {
             for (DeviceMatrix p : m.qkv[l]) k.matvec(p, CudaKernels.NORM_SET, ws.x.address, dim, m.attnNorm(l), eps, n, ws.qkv.address, qkvDim);
             k.ropeStore(ws.seqs(), n, l, ws.qkv.address, qkvDim, c.heads(), c.kvHeads(), d, c.rope().halfSplit(), m.freqs);

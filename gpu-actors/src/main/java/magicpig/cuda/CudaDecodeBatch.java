@@ -51,8 +51,7 @@ public final class CudaDecodeBatch implements ComputeBackend.BatchDecoder, AutoC
         backend.enter();
         try {
             for (int b = 0; b < n; b++) ((CudaSession) sessions[b]).describe(ws, b, 0, tokens[b]);
-            backend.layers(ws, n, maxCount, anyHost ? hostRows : null);
-            backend.classify(ws, ws.x.address, n);
+            backend.decodeStep(ws, n, maxCount, anyHost ? hostRows : null, false);
             backend.device.download(logits, 0, ws.logits, 0, n * vocab);
         } finally {
             backend.exit();

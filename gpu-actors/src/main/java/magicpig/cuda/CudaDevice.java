@@ -15,6 +15,10 @@ import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
@@ -43,6 +47,8 @@ final class CudaDevice extends Device {
     final int ptxArch;
     private final CUdevice device;
     private final CUcontext context;
+    /** Every launch goes to this stream (blocking: the synchronous copies on the legacy stream order with it). */
+    private final CUstream stream = new CUstream();
     private final List<CUmodule> modules = new ArrayList<>();
     private final Map<String, Kernel> kernels = new HashMap<>();
     private boolean closed;
@@ -58,6 +64,7 @@ final class CudaDevice extends Device {
         this.context = new CUcontext();
         JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
         JCudaDriver.cuCtxSetCurrent(context);
+        JCudaDriver.cuStreamCreate(stream, 0);
         PtxResources ptx = PtxResources.load();
         this.ptxArch = ptx.archFor(ccMajor, ccMinor);
         try {
@@ -142,7 +149,35 @@ final class CudaDevice extends Device {
 
     @Override
     void launch(Kernel k, int gridX, int gridY, int block, int sharedBytes) {
-        JCudaDriver.cuLaunchKernel((CUfunction) k.handle, gridX, gridY, 1, block, 1, 1, sharedBytes, null, k.jcudaParams(), null);
+        JCudaDriver.cuLaunchKernel((CUfunction) k.handle, gridX, gridY, 1, block, 1, 1, sharedBytes, stream, k.jcudaParams(), null);
+    }
+
+    @Override
+    void beginCapture() {
+        JCudaDriver.cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+    }
+
+    @Override
+    Object endCapture() {
+        CUgraph graph = new CUgraph();
+        JCudaDriver.cuStreamEndCapture(stream, graph);
+        try {
+            CUgraphExec exec = new CUgraphExec();
+            JCudaDriver.cuGraphInstantiate(exec, graph, 0);
+            return exec;
+        } finally {
+            JCudaDriver.cuGraphDestroy(graph);
+        }
+    }
+
+    @Override
+    void launchGraph(Object graph) {
+        JCudaDriver.cuGraphLaunch((CUgraphExec) graph, stream);
+    }
+
+    @Override
+    void destroyGraph(Object graph) {
+        JCudaDriver.cuGraphExecDestroy((CUgraphExec) graph);
     }
 
     @Override
@@ -230,6 +265,7 @@ final class CudaDevice extends Device {
         if (closed) return;
         closed = true;
         makeCurrent();
+        JCudaDriver.cuStreamDestroy(stream);
         for (CUmodule m : modules) JCudaDriver.cuModuleUnload(m);
         modules.clear();
         JCudaDriver.cuDevicePrimaryCtxRelease(device);

@@ -107,7 +107,7 @@ public final class CudaSession implements ComputeBackend.InferenceSession {
             for (int start = from; start < end; start += ws.rows) {
                 int n = Math.min(ws.rows, end - start);
                 for (int b = 0; b < n; b++) describe(ws, b, b, tokens[start + b]);
-                backend.layers(ws, n, position + n, null);
+                backend.prefillPass(ws, n, position + n);
                 backend.device.copy(lastResidual, 0, ws.x, 4L * (n - 1) * config.dim(), 4L * config.dim());
                 if (hostCache != null) mirror(position, n);
                 position += n;
@@ -144,8 +144,7 @@ public final class CudaSession implements ComputeBackend.InferenceSession {
         try {
             Workspace ws = backend.shared;
             describe(ws, 0, 0, token);
-            backend.layers(ws, 1, position + 1, attention == null ? null : new CudaSession[] {this});
-            backend.classify(ws, ws.x.address, 1);
+            backend.decodeStep(ws, 1, position + 1, attention == null ? null : new CudaSession[] {this}, false);
             backend.device.download(logits, 0, ws.logits, 0, logits.length);
         } finally {
             backend.exit();
@@ -165,9 +164,7 @@ public final class CudaSession implements ComputeBackend.InferenceSession {
         try {
             Workspace ws = backend.shared;
             describe(ws, 0, 0, token);
-            backend.layers(ws, 1, position + 1, attention == null ? null : new CudaSession[] {this});
-            backend.classify(ws, ws.x.address, 1);
-            backend.kernels.argmax(ws.logits.address, config.vocabSize(), config.vocabSize(), 1, ws.argmax.address);
+            backend.decodeStep(ws, 1, position + 1, attention == null ? null : new CudaSession[] {this}, true);
             backend.device.download(next, 0, ws.argmax, 0, 1);
         } finally {
             backend.exit();

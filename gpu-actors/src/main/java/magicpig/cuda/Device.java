@@ -59,6 +59,21 @@ abstract class Device implements AutoCloseable {
     /** Waits until all queued work is done (and reports a kernel's failure). */
     abstract void synchronize();
 
+    /**
+     * Starts recording the launches that follow into a graph instead of running them (CUDA graphs:
+     * one launch replays a whole decode step, without the per-kernel launch cost). No copies or
+     * allocations may happen until {@link #endCapture}.
+     */
+    abstract void beginCapture();
+
+    /** Ends the recording; returns the replayable graph. */
+    abstract Object endCapture();
+
+    /** Queues a whole recorded graph. */
+    abstract void launchGraph(Object graph);
+
+    abstract void destroyGraph(Object graph);
+
     @Override
     public abstract void close();
 }

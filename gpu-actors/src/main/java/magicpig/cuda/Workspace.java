@@ -17,6 +17,8 @@ final class Workspace implements AutoCloseable {
     private final Device device;
     final DeviceBuffer x, qkv, att, gu, logits, meta, argmax;
     private DeviceBuffer partial;
+    /** Recorded decode steps by (rows, splits, argmax); they hold this workspace's addresses. */
+    private final java.util.Map<Long, Object> graphs = new java.util.HashMap<>();
     private final ByteBuffer hostMeta;
     final int qkvDim;
 
@@ -78,13 +80,28 @@ final class Workspace implements AutoCloseable {
         if (partial == null || partial.bytes < need) {
             if (partial != null) partial.close();
             partial = null;
+            dropGraphs(); // they read the old partial buffer
             partial = device.allocate(need);
         }
         return partial.address;
     }
 
+    Object graph(long key) {
+        return graphs.get(key);
+    }
+
+    void putGraph(long key, Object graph) {
+        graphs.put(key, graph);
+    }
+
+    private void dropGraphs() {
+        for (Object g : graphs.values()) device.destroyGraph(g);
+        graphs.clear();
+    }
+
     @Override
     public void close() {
+        dropGraphs();
         for (DeviceBuffer b : new DeviceBuffer[] {x, qkv, att, gu, logits, meta, argmax, partial}) if (b != null) b.close();
     }
 }

@@ -124,8 +124,63 @@ final class EmulatedDevice extends Device {
         return kernels.computeIfAbsent(name, n -> new Kernel(this, n, n));
     }
 
+    /** A launch as recorded into a graph: the kernel and a copy of its arguments. */
+    private record Recorded(Kernel kernel, byte[] kinds, long[] values, int count, int gridX, int gridY, int block, int shared) {}
+
+    private List<Recorded> recording;
+    /** Graphs recorded and replayed, for the tests to see that the graph path ran. */
+    int captures, replays;
+
+    @Override
+    void beginCapture() {
+        if (recording != null) throw new IllegalStateException("already capturing");
+        recording = new ArrayList<>();
+    }
+
+    @Override
+    Object endCapture() {
+        List<Recorded> g = recording;
+        recording = null;
+        captures++;
+        return g;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    void launchGraph(Object graph) {
+        replays++;
+        for (Recorded r : (List<Recorded>) graph) {
+            // Replays with the recorded arguments, whatever the kernel's slots hold now.
+            byte[] kinds = r.kernel().kinds.clone();
+            long[] values = r.kernel().values.clone();
+            int count = r.kernel().count;
+            System.arraycopy(r.kinds(), 0, r.kernel().kinds, 0, r.count());
+            System.arraycopy(r.values(), 0, r.kernel().values, 0, r.count());
+            r.kernel().count = r.count();
+            run(r.kernel(), r.gridX(), r.gridY(), r.block(), r.shared());
+            System.arraycopy(kinds, 0, r.kernel().kinds, 0, kinds.length);
+            System.arraycopy(values, 0, r.kernel().values, 0, values.length);
+            r.kernel().count = count;
+        }
+    }
+
+    @Override
+    void destroyGraph(Object graph) {}
+
+    private void checkNotCapturing(String what) {
+        if (recording != null) throw new IllegalStateException(what + " while capturing a graph (CUDA forbids it)");
+    }
+
     @Override
     void launch(Kernel k, int gridX, int gridY, int block, int sharedBytes) {
+        if (recording != null) {
+            recording.add(new Recorded(k, k.kinds.clone(), k.values.clone(), k.count, gridX, gridY, block, sharedBytes));
+            return;
+        }
+        run(k, gridX, gridY, block, sharedBytes);
+    }
+
+    private void run(Kernel k, int gridX, int gridY, int block, int sharedBytes) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(8L * Math.max(1, k.count), 8);
             for (int i = 0; i < k.count; i++) {
@@ -150,6 +205,7 @@ final class EmulatedDevice extends Device {
 
     @Override
     DeviceBuffer allocate(long bytes) {
+        checkNotCapturing("a copy or allocation");
         Arena a = Arena.ofShared();
         MemorySegment s = a.allocate(Math.max(bytes, 16), 256);
         s.fill((byte) 0xFF); // NaNs: reading what was never written shows
@@ -174,41 +230,49 @@ final class EmulatedDevice extends Device {
 
     @Override
     void upload(DeviceBuffer dst, long dstOffset, MemorySegment src, long bytes) {
+        checkNotCapturing("a copy or allocation");
         MemorySegment.copy(src, 0, at(dst, dstOffset, bytes), 0, bytes);
     }
 
     @Override
     void upload(DeviceBuffer dst, long dstOffset, float[] src, int off, int n) {
+        checkNotCapturing("a copy or allocation");
         MemorySegment.copy(src, off, at(dst, dstOffset, 4L * n), ValueLayout.JAVA_FLOAT, 0, n);
     }
 
     @Override
     void upload(DeviceBuffer dst, long dstOffset, ByteBuffer direct, long bytes) {
+        checkNotCapturing("a copy or allocation");
         MemorySegment.copy(MemorySegment.ofBuffer(direct), 0, at(dst, dstOffset, bytes), 0, bytes);
     }
 
     @Override
     void upload(DeviceBuffer dst, long dstOffset, double[] src) {
+        checkNotCapturing("a copy or allocation");
         MemorySegment.copy(src, 0, at(dst, dstOffset, 8L * src.length), ValueLayout.JAVA_DOUBLE, 0, src.length);
     }
 
     @Override
     void download(float[] dst, int off, DeviceBuffer src, long srcOffset, int n) {
+        checkNotCapturing("a copy or allocation");
         MemorySegment.copy(at(src, srcOffset, 4L * n), ValueLayout.JAVA_FLOAT, 0, dst, off, n);
     }
 
     @Override
     void download(int[] dst, int off, DeviceBuffer src, long srcOffset, int n) {
+        checkNotCapturing("a copy or allocation");
         MemorySegment.copy(at(src, srcOffset, 4L * n), ValueLayout.JAVA_INT, 0, dst, off, n);
     }
 
     @Override
     void download(short[] dst, int off, DeviceBuffer src, long srcOffset, int n) {
+        checkNotCapturing("a copy or allocation");
         MemorySegment.copy(at(src, srcOffset, 2L * n), ValueLayout.JAVA_SHORT, 0, dst, off, n);
     }
 
     @Override
     void copy(DeviceBuffer dst, long dstOffset, DeviceBuffer src, long srcOffset, long bytes) {
+        checkNotCapturing("a copy or allocation");
         MemorySegment.copy(at(src, srcOffset, bytes), 0, at(dst, dstOffset, bytes), 0, bytes);
     }
 

@@ -106,22 +106,34 @@ class EmulatedKernelsTest {
     /** Three sequences at different positions stepped in one batch give each its own CPU logits. */
     @Test
     void batchedDecodeMatchesSessionsAlone() throws Exception {
+        batchedDecode(false);
+    }
+
+    /** The same with decode steps recorded once as graphs and replayed (each step's positions come from device memory). */
+    @Test
+    void graphReplayedDecodeMatchesTheCpu() throws Exception {
+        batchedDecode(true);
+    }
+
+    private static void batchedDecode(boolean graphs) throws Exception {
         try (Model m = SyntheticModels.create("tiny", GgmlType.F32, 42)) {
             Llama cpu = cut(m, 1);
             int n = 3, vocab = cpu.config().vocabSize();
-            try (CudaBackend gpu = CudaBackend.on(EmulatedDevice.open(), cpu.config(), cpu.weights(), PREFILL_ROWS);
+            EmulatedDevice device = EmulatedDevice.open();
+            try (CudaBackend gpu = CudaBackend.on(device, cpu.config(), cpu.weights(), PREFILL_ROWS);
                  CudaDecodeBatch batch = gpu.newDecodeBatch(4)) {
+                gpu.useGraphs(graphs);
                 Llama.Session[] a = new Llama.Session[n];
                 CudaSession[] b = new CudaSession[n];
                 int[] tokens = new int[n];
                 for (int i = 0; i < n; i++) {
                     int[] prompt = DeviceCheck.promptOf(2 + 5 * i, cpu.config());
-                    a[i] = cpu.newSession(prompt.length + 3, null);
-                    b[i] = gpu.newSession(prompt.length + 3, null);
+                    a[i] = cpu.newSession(prompt.length + 4, null);
+                    b[i] = gpu.newSession(prompt.length + 4, null);
                     tokens[i] = FloatKernels.argmax(a[i].prefill(prompt), vocab);
                     b[i].prefill(prompt);
                 }
-                for (int s = 0; s < 2; s++) {
+                for (int s = 0; s < 3; s++) {
                     float[] lb = batch.step(b, tokens, n);
                     for (int i = 0; i < n; i++) {
                         float[] la = a[i].decode(tokens[i]);
@@ -133,6 +145,10 @@ class EmulatedKernelsTest {
                     assertEquals(a[i].position(), b[i].position());
                     a[i].close();
                     b[i].close();
+                }
+                if (graphs) {
+                    assertEquals(1, device.captures, "one graph for the three steps");
+                    assertEquals(3, device.replays);
                 }
             }
         }

@@ -59,6 +59,9 @@ class CudaBackendTest {
             Generation.Result cpu = Generation.run(m.llama(), m, prompt, 16, SamplingSettings.GREEDY, null, t -> true);
             Generation.Result cuda = Generation.run(gpu, m, prompt, 16, SamplingSettings.GREEDY, null, t -> true);
             assertArrayEquals(cpu.tokens(), cuda.tokens());
+            gpu.useGraphs(true);
+            Generation.Result graphs = Generation.run(gpu, m, prompt, 16, SamplingSettings.GREEDY, null, t -> true);
+            assertArrayEquals(cpu.tokens(), graphs.tokens(), "decode steps replayed as CUDA graphs");
         }
     }
 }

@@ -2,6 +2,7 @@ package magicpig.cluster;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,9 @@ import magicpig.worker.TransformerWorker;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -77,12 +80,29 @@ public final class ClusterNode implements AutoCloseable {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));
             }
+            // A gateway that also runs the worker (the embedded default) takes requests once its
+            // worker is listed: before, a request could find no worker (a loaded machine takes
+            // seconds to join the cluster and spread the registration).
+            if (roles.contains(GATEWAY) && roles.contains(GPU_WORKER)) awaitWorker(system, Duration.ofSeconds(30));
             return new ClusterNode(system, roles, model, backend);
         } catch (RuntimeException e) {
             if (backend != null) backend.close();
             if (model != null) model.close();
             throw e;
         }
+    }
+
+    /** Waits until the receptionist lists a transformer worker, at most {@code timeout}; logs when it gives up. */
+    static void awaitWorker(ActorSystem<Void> system, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+                    reply -> Receptionist.find(TransformerWorker.KEY, reply), Duration.ofSeconds(5), system.scheduler())
+                    .toCompletableFuture().get();
+            if (!listing.getServiceInstances(TransformerWorker.KEY).isEmpty()) return;
+            Thread.sleep(20);
+        }
+        log.warn("no transformer worker was listed within {} s of start; requests fail until one is", timeout.toSeconds());
     }
 
     static Model loadModel(Config mp) throws Exception {

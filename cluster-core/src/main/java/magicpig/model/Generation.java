@@ -43,6 +43,12 @@ public final class Generation {
 
     public static Result run(Model model, int[] prompt, int maxTokens, SamplingSettings sampling,
                              Attention.Factory attention, TokenSink sink) {
+        return run(model.llama(), model, prompt, maxTokens, sampling, attention, sink);
+    }
+
+    /** The same, on a chosen compute backend (the model gives the tokenizer's stop tokens and the shape). */
+    public static Result run(ComputeBackend backend, Model model, int[] prompt, int maxTokens, SamplingSettings sampling,
+                             Attention.Factory attention, TokenSink sink) {
         if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty (not even a BOS token)");
         if (maxTokens < 0) throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
         checkPromptFits(model, prompt.length);
@@ -55,7 +61,7 @@ public final class Generation {
         String finish = "length";
         long t0 = System.nanoTime();
         long prefillNanos = 0;
-        try (ComputeBackend.InferenceSession session = model.llama().newSession(capacity, attention == null ? null : attention.create(config))) {
+        try (ComputeBackend.InferenceSession session = backend.newSession(capacity, attention == null ? null : attention.create(config))) {
             if (budget == 0) return new Result(prompt.length, out, "length", 0, 0);
             float[] logits = session.prefill(prompt);
             prefillNanos = System.nanoTime() - t0;

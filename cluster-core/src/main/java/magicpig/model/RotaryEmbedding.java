@@ -36,6 +36,11 @@ public final class RotaryEmbedding {
         return (1 - smooth) * freq / s.factor() + smooth * freq;
     }
 
+    /** The frequency of each pair i, Llama 3 scaling and frequency factors applied (a copy; a GPU backend uploads it). */
+    public double[] frequencies() {
+        return freqs.clone();
+    }
+
     /** Fills cos/sin (headDim/2 values each) for one position; shared by every head and layer. */
     public void angles(int pos, float[] cos, float[] sin) {
         for (int i = 0; i < freqs.length; i++) {

@@ -5,7 +5,9 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
-import magicpig.model.Llama;
+import magicpig.cuda.ComputeBackends;
+import magicpig.cuda.CudaBackend;
+import magicpig.model.ComputeBackend;
 import magicpig.model.Model;
 import magicpig.sampling.Sampler;
 import magicpig.sampling.SamplingSettings;
@@ -17,7 +19,7 @@ final class BenchCommand {
     private static final Set<String> DECODE_VALUED = new HashSet<>(ModelFlags.VALUED);
 
     static {
-        DECODE_VALUED.addAll(Set.of("context", "tokens", "bandwidth-mib"));
+        DECODE_VALUED.addAll(Set.of("context", "tokens", "bandwidth-mib", "backend"));
     }
 
     private BenchCommand() {}
@@ -48,12 +50,20 @@ final class BenchCommand {
         if (tokens < 1) throw new UsageException("--tokens must be >= 1");
         for (int d : depths) if (d < 0) throw new UsageException("--context depths must be >= 0");
         int maxDepth = Arrays.stream(depths).max().orElse(0);
-        err.printf(Locale.ROOT, "measuring memory bandwidth (%d threads)...%n", Parallel.threads());
-        double bandwidth = MemoryBandwidth.measureRead((long) f.getInt("bandwidth-mib", 1024) << 20, 5);
-        err.printf(Locale.ROOT, "memory read bandwidth: %.1f GB/s%n", bandwidth / 1e9);
+        String backendMode = ModelFlags.backend(f);
         err.printf(Locale.ROOT, "loading %s...%n", f.require("model"));
         long t0 = System.nanoTime();
-        try (Model model = ModelFlags.open(f)) {
+        try (Model model = ModelFlags.open(f); ComputeBackend backend = ComputeBackends.select(backendMode, model)) {
+            long bandwidthBytes = (long) f.getInt("bandwidth-mib", 1024) << 20;
+            double bandwidth;
+            if (backend instanceof CudaBackend gpu) {
+                err.printf(Locale.ROOT, "measuring %s read bandwidth...%n", gpu.description());
+                bandwidth = gpu.measureReadBandwidth(Math.max(bandwidthBytes, 1L << 30), 5);
+            } else {
+                err.printf(Locale.ROOT, "measuring memory bandwidth (%d threads)...%n", Parallel.threads());
+                bandwidth = MemoryBandwidth.measureRead(bandwidthBytes, 5);
+            }
+            err.printf(Locale.ROOT, "read bandwidth: %.1f GB/s%n", bandwidth / 1e9);
             var c = model.config();
             if (maxDepth + tokens + 1 > c.contextLength()) {
                 throw new UsageException("context " + maxDepth + " + " + tokens + " tokens exceeds the model's context of " + c.contextLength());
@@ -66,7 +76,7 @@ final class BenchCommand {
             for (int depth : depths) {
                 int[] prompt = new int[Math.max(1, depth)];
                 for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + (i * 7919) % (c.vocabSize() - 3);
-                try (Llama.Session s = model.llama().newSession(prompt.length + tokens + 1, null)) {
+                try (ComputeBackend.InferenceSession s = backend.newSession(prompt.length + tokens + 1, null)) {
                     err.printf(Locale.ROOT, "context %d: prefill...%n", depth);
                     long p0 = System.nanoTime();
                     float[] logits = s.prefill(prompt);
@@ -89,8 +99,8 @@ final class BenchCommand {
                             depth, prefill, decodeRate, gbs, 100 * gbs * 1e9 / bandwidth));
                 }
             }
-            out.printf(Locale.ROOT, "model %s (%s), %d threads, measured bandwidth %.1f GB/s%n%n", model.name(),
-                    model.llama().weights().wq()[0].type(), Parallel.threads(), bandwidth / 1e9);
+            out.printf(Locale.ROOT, "model %s (%s) on %s, measured bandwidth %.1f GB/s%n%n", model.name(),
+                    model.llama().weights().wq()[0].type(), backend.description(), bandwidth / 1e9);
             out.print(table);
         }
         return 0;

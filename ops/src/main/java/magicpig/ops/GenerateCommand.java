@@ -4,7 +4,9 @@ import java.io.PrintStream;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
+import magicpig.cuda.ComputeBackends;
 import magicpig.model.Attention;
+import magicpig.model.ComputeBackend;
 import magicpig.model.Generation;
 import magicpig.model.Model;
 import magicpig.sampling.SamplingSettings;
@@ -22,6 +24,7 @@ final class GenerateCommand {
     static {
         VALUED.addAll(Set.of("prompt", "prompt-ids", "max-tokens", "temperature", "top-p", "top-k", "min-p", "seed"));
         VALUED.addAll(AttentionFlags.VALUED);
+        VALUED.add("backend");
     }
 
     private GenerateCommand() {}
@@ -40,7 +43,8 @@ final class GenerateCommand {
         if (maxTokens < 0) throw new UsageException("--max-tokens must be >= 0, got " + maxTokens);
         if (f.has("prompt") && f.has("prompt-ids")) throw new UsageException("give --prompt or --prompt-ids, not both");
         boolean ids = f.has("ids");
-        try (Model model = ModelFlags.open(f)) {
+        String backendMode = ModelFlags.backend(f);
+        try (Model model = ModelFlags.open(f); ComputeBackend backend = ComputeBackends.select(backendMode, model)) {
             Attention.Factory attention = AttentionFlags.factory(f, model.config());
             Tokenizer tok = model.tokenizer();
             int[] prompt = f.has("prompt-ids") ? promptIds(f.get("prompt-ids", ""), model) : model.encode(f.get("prompt", ""));
@@ -48,7 +52,7 @@ final class GenerateCommand {
             Printer printer = new Printer(out, tok, ids, prompt[prompt.length - 1]);
             // --max-tokens counts decode steps after the prompt, as llama2.c's -n does (-n 100 = BOS + 99
             // steps); the first token comes from the prompt's own forward pass, so up to N + 1 are printed.
-            Generation.Result r = Generation.run(model, prompt, maxTokens + 1, sampling, attention, printer);
+            Generation.Result r = Generation.run(backend, model, prompt, maxTokens + 1, sampling, attention, printer);
             printer.finish();
             if (!f.has("quiet")) {
                 err.printf(Locale.ROOT, "prompt tokens: %d, generated: %d (%s), prefill: %.1f tok/s, decode: %.2f tok/s%n",

@@ -20,19 +20,22 @@ public final class Main {
                         [--dtype f32|f16|bf16|q8_0|q4_0] [--ctx-size N] [--prompt-ids IDS]
                         [--attention dense|magicpig|topk|quest|oracle-sampling] [--lsh-k K] [--lsh-l L]
                         [--lsh-threshold T] [--sink N] [--local N] [--dense-layers SPEC] [--budget B]
+                        [--backend auto|cuda|cpu]
               serve     [--model PATH|synthetic:NAME] [--port 8080] [--host 127.0.0.1] [--config FILE] [--cluster-port N]
                         [--api-key KEY[,KEY...]] [--max-in-flight N] [--served-model-name NAME]
-                        [--attention MODE] [--lsh-k K] [--lsh-l L] [--shards N] [--shard-memory SIZE] ...
+                        [--attention MODE] [--lsh-k K] [--lsh-l L] [--shards N] [--shard-memory SIZE] [--backend auto|cuda|cpu] ...
                         all roles in one JVM (the embedded default); without --model, a small demo model;
                         serves the OpenAI API at http://HOST:PORT/v1 (completions, chat/completions, models)
               node      --roles gateway,gpu-worker,cpu-attention --seed-nodes HOST:PORT[,...] [--cluster-port N]
                         adds a process to a cluster
-              bench decode --model PATH|synthetic:NAME [--dtype TYPE] [--context N,...] [--tokens N]
+              bench decode --model PATH|synthetic:NAME [--dtype TYPE] [--context N,...] [--tokens N] [--backend B]
               bench attention [--context N,...] [--heads H] [--kv-heads H] [--head-dim D] [--lsh-k K] [--lsh-l L]
               bench batching [--model M] [--dtype T] [--sequences 8] [--tokens 16]
               bench dataplane [--window W] [--mtu BYTES]   worker<->shard round trip over Aeron IPC and UDP
               eval attention [--out DIR] [...]
 
+            --backend: where the model runs: auto (a CUDA GPU when one is usable, else the CPU, saying why
+                       in one log line), cuda (a GPU or an error) or cpu. Default auto.
             --max-tokens N: decode steps after the prompt, as llama2.c's run.c counts them (-n 100 there
                             is --max-tokens 99 here); the prompt's own forward pass yields one more token.
 

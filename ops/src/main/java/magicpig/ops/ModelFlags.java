@@ -13,6 +13,15 @@ final class ModelFlags {
 
     private ModelFlags() {}
 
+    /** The --backend flag (auto, cuda or cpu; default auto), checked before anything is loaded. */
+    static String backend(Flags f) {
+        String mode = f.get("backend", "auto");
+        if (!mode.equals("auto") && !mode.equals("cuda") && !mode.equals("cpu")) {
+            throw new UsageException("--backend must be " + magicpig.cuda.ComputeBackends.MODES + ", got '" + mode + "'");
+        }
+        return mode;
+    }
+
     static Model open(Flags f) throws IOException {
         String spec = f.require("model");
         GgmlType dtype;

@@ -28,6 +28,7 @@ final class NodeCommand {
         SETTINGS.put("dtype", "magicpig.model-dtype");
         SETTINGS.put("weights-seed", "magicpig.model-seed");
         SETTINGS.put("ctx-size", "magicpig.ctx-size");
+        SETTINGS.put("backend", "magicpig.backend");
         SETTINGS.put("port", "magicpig.http.port");
         SETTINGS.put("host", "magicpig.http.host");
         SETTINGS.put("cluster-port", "pekko.remote.artery.canonical.port");

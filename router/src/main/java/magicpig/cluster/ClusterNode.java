@@ -2,16 +2,19 @@ package magicpig.cluster;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import magicpig.attention.AttentionSettings;
+import magicpig.cuda.ComputeBackends;
 import magicpig.gateway.Gateway;
 import magicpig.gateway.GatewaySettings;
 import magicpig.gateway.ServedModel;
 import magicpig.model.Attention;
+import magicpig.model.ComputeBackend;
 import magicpig.shard.AttentionShards;
 import magicpig.transport.AeronDataPlane;
 import magicpig.transport.WorkerEndpoint;
@@ -24,7 +27,9 @@ import magicpig.worker.TransformerWorker;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -46,13 +51,16 @@ public final class ClusterNode implements AutoCloseable {
     private final Model model;
     private final Gateway gateway;
     private final AeronDataPlane dataPlane;
+    private final ComputeBackend backend;
 
-    private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model, Gateway gateway, AeronDataPlane dataPlane) {
+    private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model, Gateway gateway, AeronDataPlane dataPlane,
+                        ComputeBackend backend) {
         this.system = system;
         this.roles = roles;
         this.model = model;
         this.gateway = gateway;
         this.dataPlane = dataPlane;
+        this.backend = backend;
     }
 
     /** This node's Aeron data plane (embedded media driver); null on gateway-only nodes. */
@@ -80,7 +88,12 @@ public final class ClusterNode implements AutoCloseable {
         ServedModel served = null;
         ActorSystem<Void> started = null;
         AeronDataPlane dataPlane = null;
+        ComputeBackend backend = null;
         try {
+            if (model != null) {
+                backend = ComputeBackends.select(mp.getString("backend"), model);
+                log.info("worker backend: {}", backend.description());
+            }
             // workers and attention shards talk over this node's embedded media driver
             if (roles.contains(GPU_WORKER) || roles.contains(CPU_ATTENTION)) {
                 dataPlane = AeronDataPlane.launchEmbedded(AttentionShards.dataPlaneSettings(mp));
@@ -92,7 +105,7 @@ public final class ClusterNode implements AutoCloseable {
                         : ServedModel.load(mp, http.servedName(), log::warn);
             }
             boolean embedded = full.getStringList("pekko.cluster.seed-nodes").isEmpty();
-            ActorSystem<Void> system = ActorSystem.create(guardian(roles, model, mp, dataPlane, embedded), "magicpig", full);
+            ActorSystem<Void> system = ActorSystem.create(guardian(roles, model, backend, mp, dataPlane, embedded), "magicpig", full);
             started = system;
             // Entities live on gateway nodes; other roles get a proxy from the same call. Done here, not
             // in the guardian, so that the node can take requests as soon as start returns.
@@ -103,8 +116,12 @@ public final class ClusterNode implements AutoCloseable {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));
             }
+            // A gateway that also runs the worker (the embedded default) takes requests once its
+            // worker is listed: before, a request could find no worker (a loaded machine takes
+            // seconds to join the cluster and spread the registration).
+            if (roles.contains(GATEWAY) && roles.contains(GPU_WORKER)) awaitWorker(system, Duration.ofSeconds(30));
             Gateway gateway = served == null ? null : Gateway.start(system, served, http, new SequenceClient(system));
-            return new ClusterNode(system, roles, model, gateway, dataPlane);
+            return new ClusterNode(system, roles, model, gateway, dataPlane, backend);
         } catch (Exception e) {
             if (started != null) {
                 started.terminate();
@@ -112,9 +129,23 @@ public final class ClusterNode implements AutoCloseable {
             }
             if (dataPlane != null) dataPlane.close();
             if (served != null) served.close();
+            if (backend != null && backend != model.llama()) backend.close();
             if (model != null) model.close();
             throw e;
         }
+    }
+
+    /** Waits until the receptionist lists a transformer worker, at most {@code timeout}; logs when it gives up. */
+    static void awaitWorker(ActorSystem<Void> system, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+                    reply -> Receptionist.find(TransformerWorker.KEY, reply), Duration.ofSeconds(5), system.scheduler())
+                    .toCompletableFuture().get();
+            if (!listing.getServiceInstances(TransformerWorker.KEY).isEmpty()) return;
+            Thread.sleep(20);
+        }
+        log.warn("no transformer worker was listed within {} s of start; requests fail until one is", timeout.toSeconds());
     }
 
     static Model loadModel(Config mp) throws Exception {
@@ -130,7 +161,8 @@ public final class ClusterNode implements AutoCloseable {
         return m;
     }
 
-    private static Behavior<Void> guardian(Set<String> roles, Model model, Config mp, AeronDataPlane dataPlane, boolean embedded) {
+    private static Behavior<Void> guardian(Set<String> roles, Model model, ComputeBackend backend, Config mp, AeronDataPlane dataPlane,
+                                           boolean embedded) {
         return Behaviors.setup(ctx -> {
             if (roles.contains(CPU_ATTENTION)) AttentionShards.start(ctx, mp, dataPlane);
             if (roles.contains(GPU_WORKER)) {
@@ -139,7 +171,7 @@ public final class ClusterNode implements AutoCloseable {
                 String name = "worker@" + ctx.getSystem().address().hostPort();
                 WorkerEndpoint endpoint = dataPlane.newWorker(name, workerResponseChannel(mp, ctx.getSystem(), embedded && roles.contains(CPU_ATTENTION)),
                         WORKER_STREAM_ID);
-                ctx.spawn(TransformerWorker.create(name, model, model.llama(), settings, attentionFactories(mp, endpoint)), "transformer-worker",
+                ctx.spawn(TransformerWorker.create(name, model, backend, settings, attentionFactories(mp, endpoint)), "transformer-worker",
                         DispatcherSelector.fromConfig("magicpig-worker-dispatcher"));
             }
             return Behaviors.empty();
@@ -223,6 +255,7 @@ public final class ClusterNode implements AutoCloseable {
         system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
         if (gateway != null) gateway.model().close();
         if (dataPlane != null) dataPlane.close(); // after the shards and the worker stopped with the actor system
+        if (backend != null && backend != model.llama()) backend.close();
         if (model != null) model.close();
     }
 }

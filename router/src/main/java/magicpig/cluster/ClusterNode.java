@@ -11,7 +11,9 @@ import magicpig.attention.AttentionSettings;
 import magicpig.model.Attention;
 import magicpig.model.Model;
 import magicpig.model.ModelLoader;
+import magicpig.shard.AttentionShards;
 import magicpig.tensor.GgmlType;
+import magicpig.transport.AeronDataPlane;
 import magicpig.worker.TransformerWorker;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -36,11 +38,13 @@ public final class ClusterNode implements AutoCloseable {
     private final ActorSystem<Void> system;
     private final Set<String> roles;
     private final Model model;
+    private final AeronDataPlane dataPlane;
 
-    private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model) {
+    private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model, AeronDataPlane dataPlane) {
         this.system = system;
         this.roles = roles;
         this.model = model;
+        this.dataPlane = dataPlane;
     }
 
     /** Our defaults; loaded explicitly, so that shading cannot reorder them under Pekko's reference.conf. */
@@ -59,8 +63,11 @@ public final class ClusterNode implements AutoCloseable {
         if (roles.isEmpty()) throw new IllegalArgumentException("a node needs at least one role");
         Config full = ConfigFactory.parseMap(Map.of("pekko.cluster.roles", List.copyOf(roles))).withFallback(config);
         Model model = roles.contains(GPU_WORKER) ? loadModel(mp) : null;
+        // attention shards serve the data plane through this node's embedded media driver
+        AeronDataPlane dataPlane = null;
         try {
-            ActorSystem<Void> system = ActorSystem.create(guardian(roles, model, mp), "magicpig", full);
+            if (roles.contains(CPU_ATTENTION)) dataPlane = AeronDataPlane.launchEmbedded(AttentionShards.dataPlaneSettings(mp));
+            ActorSystem<Void> system = ActorSystem.create(guardian(roles, model, mp, dataPlane), "magicpig", full);
             // Entities live on gateway nodes; other roles get a proxy from the same call. Done here, not
             // in the guardian, so that the node can take requests as soon as start returns.
             ClusterSharding.get(system).init(Entity.of(SequenceEntity.TYPE_KEY, ec -> SequenceEntity.create(ec.getEntityId()))
@@ -69,8 +76,9 @@ public final class ClusterNode implements AutoCloseable {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));
             }
-            return new ClusterNode(system, roles, model);
+            return new ClusterNode(system, roles, model, dataPlane);
         } catch (RuntimeException e) {
+            if (dataPlane != null) dataPlane.close();
             if (model != null) model.close();
             throw e;
         }
@@ -89,7 +97,7 @@ public final class ClusterNode implements AutoCloseable {
         return m;
     }
 
-    private static Behavior<Void> guardian(Set<String> roles, Model model, Config mp) {
+    private static Behavior<Void> guardian(Set<String> roles, Model model, Config mp, AeronDataPlane dataPlane) {
         return Behaviors.setup(ctx -> {
             if (roles.contains(GPU_WORKER)) {
                 Config w = mp.getConfig("worker");
@@ -98,6 +106,7 @@ public final class ClusterNode implements AutoCloseable {
                 ctx.spawn(TransformerWorker.create(name, model, model.llama(), settings, attentionFactories(mp)), "transformer-worker",
                         DispatcherSelector.fromConfig("magicpig-worker-dispatcher"));
             }
+            if (roles.contains(CPU_ATTENTION)) AttentionShards.start(ctx, mp, dataPlane);
             return Behaviors.empty();
         });
     }
@@ -134,6 +143,11 @@ public final class ClusterNode implements AutoCloseable {
         return model;
     }
 
+    /** This node's Aeron data plane (embedded media driver); null on nodes without a cpu-attention role. */
+    public AeronDataPlane dataPlane() {
+        return dataPlane;
+    }
+
     /** A client for submitting generations; only on gateway nodes. */
     public SequenceClient client() {
         if (!roles.contains(GATEWAY)) throw new IllegalStateException("this node has no gateway role");
@@ -145,6 +159,7 @@ public final class ClusterNode implements AutoCloseable {
     public void close() throws Exception {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        if (dataPlane != null) dataPlane.close(); // after the shards stopped with the actor system
         if (model != null) model.close();
     }
 }

@@ -13,6 +13,9 @@ import magicpig.model.Generation;
 import magicpig.sampling.SamplingSettings;
 import magicpig.worker.GenerationRequest;
 import magicpig.worker.SequenceEvent;
+import magicpig.worker.TransformerWorker;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,6 +30,16 @@ class EmbeddedClusterTest {
                 pekko.remote.artery.canonical.port = 0
                 magicpig.model = "synthetic:tiny"
                 """));
+        // start returns before the worker's registration has reached the receptionist (and the node's
+        // attention shards start beside it), so under load the first sequence could find no worker
+        for (int i = 0; i < 600 && workersUp() == 0; i++) Thread.sleep(50);
+    }
+
+    static int workersUp() throws Exception {
+        Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(node.system().receptionist(),
+                r -> Receptionist.find(TransformerWorker.KEY, r), java.time.Duration.ofSeconds(3), node.system().scheduler())
+                .toCompletableFuture().get(5, TimeUnit.SECONDS);
+        return listing.getServiceInstances(TransformerWorker.KEY).size();
     }
 
     @AfterAll

@@ -13,6 +13,9 @@
  *   <li>{@link magicpig.transport.WorkerEndpoint}: one per transformer worker; sends queries, block
  *       transfers and frees to {@link magicpig.transport.ShardLink}s and collects the replies by
  *       correlation id on the caller's thread.
+ *   <li>{@link magicpig.transport.ShardAddress}: how a shard is advertised in the cluster's
+ *       messages: its IPC and UDP channels, stream and media-driver directory; a worker on the same
+ *       driver uses IPC, any other UDP.
  * </ul>
  *
  * <h2>Decisions</h2>

@@ -1,5 +1,6 @@
 package magicpig.shard;
 
+import java.util.concurrent.TimeUnit;
 import magicpig.transport.AeronDataPlane;
 import magicpig.transport.ShardAddress;
 import magicpig.wire.ClusterMessage;
@@ -110,7 +111,7 @@ public final class AttentionShard extends AbstractBehavior<AttentionShard.Comman
     }
 
     private Behavior<Command> onRelease(Release m) {
-        getContext().pipeToSelf(server.service().release(m.sequenceId()), (freed, error) -> {
+        getContext().pipeToSelf(server.service().release(m.sequenceId()).orTimeout(5, TimeUnit.SECONDS), (freed, error) -> {
             if (error != null) getContext().getLog().warn("{}: releasing sequence {} failed: {}", server.name(), m.sequenceId(), error.toString());
             return new ReleaseDone(m.sequenceId(), freed == null ? 0 : freed, m.replyTo());
         });

@@ -149,6 +149,7 @@ public final class ShardStore implements AutoCloseable {
                     s.ids.removeInt(blockId);
                     memory.unallocate(seq, blockId, old.bytes());
                     old.close();
+                    blockCount--;
                 }
                 s.blocks.put(blockId, new StoredBlock(seq, blockId, params, weights(params)));
                 s.ids.addInt(blockId);

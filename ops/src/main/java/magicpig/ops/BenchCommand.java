@@ -65,7 +65,7 @@ final class BenchCommand {
             }
             err.printf(Locale.ROOT, "read bandwidth: %.1f GB/s%n", bandwidth / 1e9);
             var c = model.config();
-            if (maxDepth + tokens + 1 > c.contextLength()) {
+            if (maxDepth + tokens + 5 > c.contextLength()) {
                 throw new UsageException("context " + maxDepth + " + " + tokens + " tokens exceeds the model's context of " + c.contextLength());
             }
             long weightBytes = model.llama().weights().decodeBytes();
@@ -76,14 +76,16 @@ final class BenchCommand {
             for (int depth : depths) {
                 int[] prompt = new int[Math.max(1, depth)];
                 for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + (i * 7919) % (c.vocabSize() - 3);
-                try (ComputeBackend.InferenceSession s = backend.newSession(prompt.length + tokens + 1, null)) {
+                try (ComputeBackend.InferenceSession s = backend.newSession(prompt.length + tokens + 5, null)) {
                     err.printf(Locale.ROOT, "context %d: prefill...%n", depth);
                     long p0 = System.nanoTime();
                     float[] logits = s.prefill(prompt);
                     double prefillRate = prompt.length * 1e9 / (System.nanoTime() - p0);
                     int token = sampler.sample(logits);
-                    logits = s.decode(token); // warm-up step, not timed
-                    token = sampler.sample(logits);
+                    for (int w = 0; w < 4; w++) { // warm-up steps (JIT), not timed
+                        logits = s.decode(token);
+                        token = sampler.sample(logits);
+                    }
                     long d0 = System.nanoTime();
                     for (int i = 0; i < tokens; i++) {
                         logits = s.decode(token);

@@ -14,11 +14,14 @@ import java.util.concurrent.TimeUnit;
 /** A cluster node in its own JVM on 127.0.0.1, for multi-process tests. Killed or stopped by the test. */
 final class NodeProcess implements AutoCloseable {
     private final Process process;
+    /** Prefix of the node's Aeron directory: a killed JVM cannot delete its own, so we do. */
+    private final String aeronPrefix;
     private final CompletableFuture<String> up = new CompletableFuture<>();
     private final StringBuilder log = new StringBuilder();
 
-    private NodeProcess(Process process) {
+    private NodeProcess(Process process, String aeronPrefix) {
         this.process = process;
+        this.aeronPrefix = aeronPrefix;
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
@@ -43,9 +46,12 @@ final class NodeProcess implements AutoCloseable {
                 "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
                 "-Xmx1g", "-XX:+UseSerialGC", "-Dmagicpig.threads=1", "-cp", System.getProperty("java.class.path"),
                 NodeMain.class.getName()));
+        String aeronPrefix = Path.of(System.getProperty("java.io.tmpdir").equals("/tmp") && java.nio.file.Files.isDirectory(Path.of("/dev/shm"))
+                ? "/dev/shm" : System.getProperty("java.io.tmpdir"), "magicpig-test-" + java.util.UUID.randomUUID().toString().substring(0, 8)).toString();
+        cmd.add("magicpig.aeron.dir = \"" + aeronPrefix + "\"");
         cmd.addAll(List.of(settings));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        NodeProcess p = new NodeProcess(pb.start());
+        NodeProcess p = new NodeProcess(pb.start(), aeronPrefix);
         p.up.get(90, TimeUnit.SECONDS);
         return p;
     }
@@ -66,6 +72,20 @@ final class NodeProcess implements AutoCloseable {
     void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
+        deleteAeronDirectories();
+    }
+
+    private void deleteAeronDirectories() {
+        Path prefix = Path.of(aeronPrefix);
+        try (var entries = java.nio.file.Files.list(prefix.getParent())) {
+            for (Path dir : entries.filter(d -> d.getFileName().toString().startsWith(prefix.getFileName().toString())).toList()) {
+                try (var walk = java.nio.file.Files.walk(dir)) {
+                    for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.deleteIfExists(f);
+                }
+            }
+        } catch (IOException ignored) {
+            // best effort: nothing to clean
+        }
     }
 
     @Override
@@ -74,5 +94,6 @@ final class NodeProcess implements AutoCloseable {
             process.getOutputStream().close(); // asks the node to stop
             if (!process.waitFor(20, TimeUnit.SECONDS)) kill();
         }
+        deleteAeronDirectories();
     }
 }

@@ -43,15 +43,19 @@ public final class BF16Matrix extends WeightMatrix {
         MemorySegment data = this.data;
         long base = row * rowBytes;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        int i = 0;
-        // Four accumulators, so four FMA chains are in flight at once.
-        for (int upper = cols - 4 * N; i <= upper; i += 4 * N) {
+        // Four quarters of the row in lockstep: four streams through memory give the hardware
+        // prefetchers four times the look-ahead of one (one ran well below the memory's speed).
+        int q = cols / (4 * N) * N;
+        long stride = 2L * q;
+        for (int i = 0; i < q; i += N) {
             long at = base + 2L * i;
-            acc0 = load(data, at).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = load(data, at + 2L * N).fma(FloatVector.fromArray(F, x, xOff + i + N), acc1);
-            acc2 = load(data, at + 4L * N).fma(FloatVector.fromArray(F, x, xOff + i + 2 * N), acc2);
-            acc3 = load(data, at + 6L * N).fma(FloatVector.fromArray(F, x, xOff + i + 3 * N), acc3);
+            int xi = xOff + i;
+            acc0 = load(data, at).fma(FloatVector.fromArray(F, x, xi), acc0);
+            acc1 = load(data, at + stride).fma(FloatVector.fromArray(F, x, xi + q), acc1);
+            acc2 = load(data, at + 2 * stride).fma(FloatVector.fromArray(F, x, xi + 2 * q), acc2);
+            acc3 = load(data, at + 3 * stride).fma(FloatVector.fromArray(F, x, xi + 3 * q), acc3);
         }
+        int i = 4 * q;
         for (int upper = cols - N; i <= upper; i += N) {
             acc0 = load(data, base + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
         }

@@ -157,7 +157,7 @@ public final class DeviceCheck {
             values[i] = r.nextFloat() - 0.5f;
         }
         float[] partials = new float[c.heads() * (c.headDim() + 2)];
-        new ExactOffloaded(c, keys, values, 4, n - 64).attend(q, null, partials);
+        new ExactOffloadedAttention(c, keys, values, 4, n - 64).attend(q, null, partials);
         codeBitErrors(c, q, new float[c.kvHeads() * c.headDim() * 10 * 4], new short[c.heads() * 4], 10, 4);
         CudaProbe probe = CudaProbe.get();
         System.out.println("host self-test passed (CUDA probe: " + (probe.available() ? probe.devices() + " device(s)" : probe.reason()) + ")");
@@ -348,7 +348,7 @@ public final class DeviceCheck {
      */
     private void sparseLayer(int ctx) {
         // HOOK(magicpig.attention): when the CPU sampled attention (LSH tables, retrieval, the
-        // estimator) is merged, time it here in place of ExactOffloaded, fed the codes this step sends.
+        // estimator) is merged, time it here in place of ExactOffloadedAttention, fed the codes this step sends.
         LlamaConfig c = SyntheticModels.shape("llama-3.1-8b");
         int sink = 4, local = 64, generated = 8, K = 10, L = 150;
         int promptLength = ctx, pos = ctx + generated - 1;
@@ -359,7 +359,7 @@ public final class DeviceCheck {
             try (SparseLayerStep step = new SparseLayerStep(gpu, pos + 1, K, L)) {
                 step.fillRandom(pos + 1, 7);
                 float[] keys = step.download(true, pos + 1), values = step.download(false, pos + 1);
-                ExactOffloaded host = new ExactOffloaded(c, keys, values, sink, promptLength - local);
+                ExactOffloadedAttention host = new ExactOffloadedAttention(c, keys, values, sink, promptLength - local);
                 SparseLayerStep.Timing best = null;
                 for (int i = 0; i < 5; i++) {
                     SparseLayerStep.Timing t = step.step(promptLength, pos, sink, local, host);
@@ -397,49 +397,6 @@ public final class DeviceCheck {
             }
         }
         return (double) wrong / total;
-    }
-
-    /** Exact attention over the offloaded positions [lo, hi) on the CPU cores, as partial states per head. */
-    static final class ExactOffloaded implements SparseLayerStep.OffloadedAttention {
-        private final LlamaConfig c;
-        private final float[] keys, values;
-        private final int lo, hi;
-
-        ExactOffloaded(LlamaConfig c, float[] keys, float[] values, int lo, int hi) {
-            this.c = c;
-            this.keys = keys;
-            this.values = values;
-            this.lo = lo;
-            this.hi = hi;
-        }
-
-        @Override
-        public void attend(float[] q, short[] codes, float[] partials) {
-            int d = c.headDim(), kvDim = c.kvDim(), group = c.groupSize();
-            float scale = (float) (1.0 / Math.sqrt(d));
-            Parallel.forEach(c.heads(), h -> {
-                int kvh = h / group;
-                float[] scores = new float[hi - lo];
-                float m = Float.NEGATIVE_INFINITY;
-                for (int t = lo; t < hi; t++) {
-                    float s = FloatKernels.dot(q, h * d, keys, t * kvDim + kvh * d, d) * scale;
-                    scores[t - lo] = s;
-                    m = Math.max(m, s);
-                }
-                double l = 0;
-                float[] o = new float[d];
-                for (int t = lo; t < hi; t++) {
-                    float w = (float) Math.exp(scores[t - lo] - m);
-                    l += w;
-                    int at = t * kvDim + kvh * d;
-                    for (int i = 0; i < d; i++) o[i] += w * values[at + i];
-                }
-                int p = h * (d + 2);
-                partials[p] = hi > lo ? m : Float.NEGATIVE_INFINITY;
-                partials[p + 1] = (float) l;
-                for (int i = 0; i < d; i++) partials[p + 2 + i] = l > 0 ? (float) (o[i] / l) : 0f;
-            });
-        }
     }
 
     private int report() {

@@ -35,10 +35,12 @@ public final class DeviceCheck {
     private final StringBuilder parity = new StringBuilder("| model | dtype | case | steps | max abs diff | rel L2 | greedy tokens |\n|---|---|---|---|---|---|---|\n");
     private final StringBuilder speed = new StringBuilder("| model | dtype | launches | GB read/token | decode tok/s | GB/s | roofline % | prefill tok/s |\n|---|---|---|---|---|---|---|---|\n");
     private final StringBuilder sparse = new StringBuilder("| context | window keys | device window + codes ms | down ms | host ms | up + merge ms | total ms | merge vs exact max abs | code bits differing |\n|---|---|---|---|---|---|---|---|---|\n");
-    private double bandwidth;
+    double bandwidth;
+    /** Prompt of the throughput runs, and the prompt-length step between the sessions of the batch check (smaller in tests). */
+    int throughputPrompt = 64, batchPromptStep = 37;
     private String device = "?";
 
-    private DeviceCheck(PrintStream out) {
+    DeviceCheck(PrintStream out) {
         this.out = out;
     }
 
@@ -80,15 +82,15 @@ public final class DeviceCheck {
                 log("device: %s", device);
                 bandwidth = gpu.measureReadBandwidth(2L << 30, 10);
                 log("read bandwidth: %.0f GB/s", bandwidth / 1e9);
-                checkParity("synthetic:tiny", "prompt 600 (split attention)", tiny, gpu, promptOf(600, tiny.config()), 8);
-                checkBatchParity("synthetic:tiny", tiny, gpu, 3, 6);
+                checkParity("synthetic:tiny", "prompt 600 (split attention)", tiny.llama(), gpu, promptOf(600, tiny.config()), 8);
+                checkBatchParity("synthetic:tiny", tiny.llama(), gpu, 3, 6);
             }
         });
         for (GgmlType t : new GgmlType[] {GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0}) {
             section("tiny " + t + " parity", () -> {
                 try (Model tiny = SyntheticModels.create("tiny", t, 42);
                      CudaBackend gpu = CudaBackend.open(0, tiny.config(), tiny.llama().weights())) {
-                    checkParity("synthetic:tiny", "prompt 40", tiny, gpu, promptOf(40, tiny.config()), 8);
+                    checkParity("synthetic:tiny", "prompt 40", tiny.llama(), gpu, promptOf(40, tiny.config()), 8);
                 }
             });
         }
@@ -96,7 +98,7 @@ public final class DeviceCheck {
         section("llama-3.2-1b f16", () -> {
             try (Model m = SyntheticModels.create("llama-3.2-1b", GgmlType.F16, 42);
                  CudaBackend gpu = CudaBackend.open(0, m.config(), m.llama().weights())) {
-                checkParity("synthetic:llama-3.2-1b", "prompt 40", m, gpu, promptOf(40, m.config()), 8);
+                checkParity("synthetic:llama-3.2-1b", "prompt 40", m.llama(), gpu, promptOf(40, m.config()), 8);
                 throughput("synthetic:llama-3.2-1b", GgmlType.F16, gpu, steps, true);
                 batchThroughput("synthetic:llama-3.2-1b", GgmlType.F16, gpu, 8, steps / 2);
             }
@@ -173,8 +175,7 @@ public final class DeviceCheck {
      * Prefill then {@code steps} decode steps on both backends, fed the CPU's greedy tokens (so one
      * flip does not derail the rest), comparing the logits of every step.
      */
-    private void checkParity(String name, String what, Model m, CudaBackend gpu, int[] prompt, int steps) {
-        Llama cpu = m.llama();
+    void checkParity(String name, String what, Llama cpu, CudaBackend gpu, int[] prompt, int steps) {
         int cap = prompt.length + steps + 1;
         double maxAbs = 0, maxRel = 0;
         int same = 0, nearTies = 0;
@@ -194,24 +195,23 @@ public final class DeviceCheck {
         }
         int total = steps + 1;
         boolean ok = maxAbs <= MAX_ABS && maxRel <= MAX_REL_L2 && same + nearTies == total;
-        parity.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.2e | %.2e | %d/%d%s |%n", name, m.llama().weights().wq()[0].type(),
+        parity.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.2e | %.2e | %d/%d%s |%n", name, cpu.weights().wq()[0].type(),
                 what, steps, maxAbs, maxRel, same, total, nearTies > 0 ? " (" + nearTies + " near-ties)" : ""));
-        log("parity %s %s %s: max abs %.2e, rel L2 %.2e, tokens %d/%d", name, m.llama().weights().wq()[0].type(), what, maxAbs, maxRel, same, total);
-        if (!ok) failures.add("parity " + name + " " + m.llama().weights().wq()[0].type() + " " + what);
+        log("parity %s %s %s: max abs %.2e, rel L2 %.2e, tokens %d/%d", name, cpu.weights().wq()[0].type(), what, maxAbs, maxRel, same, total);
+        if (!ok) failures.add("parity " + name + " " + cpu.weights().wq()[0].type() + " " + what);
     }
 
     /** Batched decode of n sessions (different prompt lengths) against CPU sessions one by one. */
-    private void checkBatchParity(String name, Model m, CudaBackend gpu, int n, int steps) {
-        Llama cpu = m.llama();
+    void checkBatchParity(String name, Llama cpu, CudaBackend gpu, int n, int steps) {
         Llama.Session[] a = new Llama.Session[n];
         CudaSession[] b = new CudaSession[n];
         int[] tokens = new int[n];
         double maxAbs = 0, maxRel = 0;
         int same = 0, total = 0;
-        int vocab = m.config().vocabSize();
+        int vocab = cpu.config().vocabSize();
         try (CudaDecodeBatch batch = gpu.newDecodeBatch(n)) {
             for (int i = 0; i < n; i++) {
-                int[] prompt = promptOf(5 + 37 * i, m.config());
+                int[] prompt = promptOf(5 + batchPromptStep * i, cpu.config());
                 a[i] = cpu.newSession(prompt.length + steps + 1, null);
                 b[i] = gpu.newSession(prompt.length + steps + 1, null);
                 float[] la = a[i].prefill(prompt);
@@ -240,7 +240,7 @@ public final class DeviceCheck {
         }
         boolean ok = maxAbs <= MAX_ABS && maxRel <= MAX_REL_L2 && same == total;
         parity.append(String.format(Locale.ROOT, "| %s | %s | batched decode, %d sessions | %d | %.2e | %.2e | %d/%d |%n", name,
-                m.llama().weights().wq()[0].type(), n, steps, maxAbs, maxRel, same, total));
+                cpu.weights().wq()[0].type(), n, steps, maxAbs, maxRel, same, total));
         log("batch parity %s: max abs %.2e, rel L2 %.2e, tokens %d/%d", name, maxAbs, maxRel, same, total);
         if (!ok) failures.add("batched decode parity " + name);
     }
@@ -266,11 +266,11 @@ public final class DeviceCheck {
     }
 
     /**
-     * Greedy decode speed (argmax on the device) after a 64-token prompt, against the roofline,
+     * Greedy decode speed (argmax on the device) after a prompt of {@link #throughputPrompt} tokens, against the roofline,
      * launching kernel by kernel and replaying a CUDA graph per step: both must give the same
      * tokens; the better of the two counts for the 1B gate.
      */
-    private void throughput(String name, GgmlType type, CudaBackend gpu, int steps, boolean is1bGate) {
+    void throughput(String name, GgmlType type, CudaBackend gpu, int steps, boolean is1bGate) {
         if (bandwidth == 0) {
             device = gpu.description();
             bandwidth = gpu.measureReadBandwidth(2L << 30, 10);
@@ -280,7 +280,7 @@ public final class DeviceCheck {
         int[] reference = null;
         for (boolean graphs : new boolean[] {false, true}) {
             gpu.useGraphs(graphs);
-            int[] prompt = promptOf(64, c);
+            int[] prompt = promptOf(throughputPrompt, c);
             int[] tokens = new int[steps];
             double prefillRate, rate;
             try (CudaSession s = gpu.newSession(prompt.length + steps + 8, null)) {
@@ -316,7 +316,7 @@ public final class DeviceCheck {
     }
 
     /** Aggregate decode speed of n sessions stepped together. */
-    private void batchThroughput(String name, GgmlType type, CudaBackend gpu, int n, int steps) {
+    void batchThroughput(String name, GgmlType type, CudaBackend gpu, int n, int steps) {
         LlamaConfig c = gpu.config();
         CudaSession[] ss = new CudaSession[n];
         int[] tokens = new int[n];
@@ -399,7 +399,7 @@ public final class DeviceCheck {
         return (double) wrong / total;
     }
 
-    private int report() {
+    int report() {
         out.println();
         out.println("## CUDA device check");
         out.println();

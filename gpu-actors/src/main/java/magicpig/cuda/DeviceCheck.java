@@ -33,6 +33,7 @@ public final class DeviceCheck {
     private final PrintStream out;
     private final List<String> failures = new ArrayList<>();
     private final StringBuilder parity = new StringBuilder("| model | dtype | case | steps | max abs diff | rel L2 | greedy tokens |\n|---|---|---|---|---|---|---|\n");
+    private final StringBuilder kernels = new StringBuilder("| kernel | max error / max value | ok |\n|---|---|---|\n");
     private final StringBuilder speed = new StringBuilder("| model | dtype | launches | GB read/token | decode tok/s | GB/s | roofline % | prefill tok/s |\n|---|---|---|---|---|---|---|---|\n");
     private final StringBuilder sparse = new StringBuilder("| context | window keys | device window + codes ms | down ms | host ms | up + merge ms | total ms | merge vs exact max abs | code bits differing |\n|---|---|---|---|---|---|---|---|---|\n");
     double bandwidth;
@@ -80,6 +81,7 @@ public final class DeviceCheck {
                  CudaBackend gpu = CudaBackend.open(0, tiny.config(), tiny.llama().weights())) {
                 device = gpu.description();
                 log("device: %s", device);
+                checkKernels(gpu);
                 bandwidth = gpu.measureReadBandwidth(2L << 30, 10);
                 log("read bandwidth: %.0f GB/s", bandwidth / 1e9);
                 checkParity("synthetic:tiny", "prompt 600 (split attention)", tiny.llama(), gpu, promptOf(600, tiny.config()), 8);
@@ -163,6 +165,19 @@ public final class DeviceCheck {
         codeBitErrors(c, q, new float[c.kvHeads() * c.headDim() * 10 * 4], new short[c.heads() * 4], 10, 4);
         CudaProbe probe = CudaProbe.get();
         System.out.println("host self-test passed (CUDA probe: " + (probe.available() ? probe.devices() + " device(s)" : probe.reason()) + ")");
+    }
+
+    /** Every kernel alone against the host (see {@link KernelChecks}): says which one breaks the parity, if any does. */
+    void checkKernels(CudaBackend gpu) {
+        KernelChecks k = new KernelChecks(gpu);
+        k.runAll();
+        List<String> bad = new ArrayList<>();
+        for (KernelChecks.Result r : k.results) {
+            kernels.append(String.format(Locale.ROOT, "| %s | %.1e | %s |%n", r.kernel(), r.error(), r.ok() ? "yes" : "NO"));
+            if (!r.ok()) bad.add(r.kernel());
+        }
+        log("kernels: %d checked, %d wrong", k.results.size(), bad.size());
+        if (!bad.isEmpty()) failures.add("kernels wrong: " + String.join(", ", bad));
     }
 
     static int[] promptOf(int n, LlamaConfig c) {
@@ -405,6 +420,10 @@ public final class DeviceCheck {
         out.println();
         out.println("device: " + device + String.format(Locale.ROOT, ", measured read bandwidth %.0f GB/s; host: %d CPU threads",
                 bandwidth / 1e9, Parallel.threads()));
+        out.println();
+        out.println("### Kernels against the host's math (random data; tolerance 1e-4 of the largest value)");
+        out.println();
+        out.print(kernels);
         out.println();
         out.println("### Parity against the CPU backend (tolerance: max abs " + MAX_ABS + ", rel L2 " + MAX_REL_L2 + ")");
         out.println();

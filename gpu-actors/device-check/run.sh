@@ -18,6 +18,8 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libcuda.so.1 '; then
     if [ -e "$d/libcuda.so.1" ]; then export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; break; fi
   done
 fi
+# The driver caches the PTX it JIT-compiles: the first open pays (seconds), the check's later ones not.
+export CUDA_CACHE_MAXSIZE="${CUDA_CACHE_MAXSIZE:-1073741824}"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.memory --format=csv,noheader 2>/dev/null || echo "(no nvidia-smi)"
 echo "CPU: $(nproc) cores; Java: $("$out/runtime/bin/java" -version 2>&1 | head -1)"
 cmd=("$out/runtime/bin/java" -Xmx48g -XX:+UseParallelGC --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED

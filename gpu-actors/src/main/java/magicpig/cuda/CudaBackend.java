@@ -133,6 +133,18 @@ public final class CudaBackend implements ComputeBackend {
         lock.unlock();
     }
 
+    /** Runs a release of device memory unless the backend is closed (its memory went with the context). */
+    void release(Runnable free) {
+        lock.lock();
+        try {
+            if (closed) return;
+            device.makeCurrent();
+            free.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Whether decode steps replay CUDA graphs (one launch a step) instead of launching kernel by kernel. */
     private volatile boolean graphs = Boolean.getBoolean("magicpig.cuda.graphs");
 

@@ -63,11 +63,6 @@ public final class CudaDecodeBatch implements ComputeBackend.BatchDecoder, AutoC
 
     @Override
     public void close() {
-        backend.enter();
-        try {
-            ws.close();
-        } finally {
-            backend.exit();
-        }
+        backend.release(ws::close);
     }
 }

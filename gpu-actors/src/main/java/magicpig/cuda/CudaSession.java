@@ -252,14 +252,10 @@ public final class CudaSession implements ComputeBackend.InferenceSession {
         closed = true;
         if (attention != null) attention.close();
         if (hostCache != null) hostCache.close();
-        backend.lock.lock();
-        try {
-            backend.device.makeCurrent();
+        backend.release(() -> {
             keys.close();
             values.close();
             lastResidual.close();
-        } finally {
-            backend.lock.unlock();
-        }
+        });
     }
 }

@@ -33,12 +33,15 @@ public final class DeviceCheck {
     private final PrintStream out;
     private final List<String> failures = new ArrayList<>();
     private final StringBuilder parity = new StringBuilder("| model | dtype | case | steps | max abs diff | rel L2 | greedy tokens |\n|---|---|---|---|---|---|---|\n");
+    private final StringBuilder kernels = new StringBuilder("| kernel | max error / max value | ok |\n|---|---|---|\n");
     private final StringBuilder speed = new StringBuilder("| model | dtype | launches | GB read/token | decode tok/s | GB/s | roofline % | prefill tok/s |\n|---|---|---|---|---|---|---|---|\n");
     private final StringBuilder sparse = new StringBuilder("| context | window keys | device window + codes ms | down ms | host ms | up + merge ms | total ms | merge vs exact max abs | code bits differing |\n|---|---|---|---|---|---|---|---|---|\n");
-    private double bandwidth;
+    double bandwidth;
+    /** Prompt of the throughput runs, and the prompt-length step between the sessions of the batch check (smaller in tests). */
+    int throughputPrompt = 64, batchPromptStep = 37;
     private String device = "?";
 
-    private DeviceCheck(PrintStream out) {
+    DeviceCheck(PrintStream out) {
         this.out = out;
     }
 
@@ -78,17 +81,18 @@ public final class DeviceCheck {
                  CudaBackend gpu = CudaBackend.open(0, tiny.config(), tiny.llama().weights())) {
                 device = gpu.description();
                 log("device: %s", device);
+                checkKernels(gpu);
                 bandwidth = gpu.measureReadBandwidth(2L << 30, 10);
                 log("read bandwidth: %.0f GB/s", bandwidth / 1e9);
-                checkParity("synthetic:tiny", "prompt 600 (split attention)", tiny, gpu, promptOf(600, tiny.config()), 8);
-                checkBatchParity("synthetic:tiny", tiny, gpu, 3, 6);
+                checkParity("synthetic:tiny", "prompt 600 (split attention)", tiny.llama(), gpu, promptOf(600, tiny.config()), 8);
+                checkBatchParity("synthetic:tiny", tiny.llama(), gpu, 3, 6);
             }
         });
         for (GgmlType t : new GgmlType[] {GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0}) {
             section("tiny " + t + " parity", () -> {
                 try (Model tiny = SyntheticModels.create("tiny", t, 42);
                      CudaBackend gpu = CudaBackend.open(0, tiny.config(), tiny.llama().weights())) {
-                    checkParity("synthetic:tiny", "prompt 40", tiny, gpu, promptOf(40, tiny.config()), 8);
+                    checkParity("synthetic:tiny", "prompt 40", tiny.llama(), gpu, promptOf(40, tiny.config()), 8);
                 }
             });
         }
@@ -96,7 +100,7 @@ public final class DeviceCheck {
         section("llama-3.2-1b f16", () -> {
             try (Model m = SyntheticModels.create("llama-3.2-1b", GgmlType.F16, 42);
                  CudaBackend gpu = CudaBackend.open(0, m.config(), m.llama().weights())) {
-                checkParity("synthetic:llama-3.2-1b", "prompt 40", m, gpu, promptOf(40, m.config()), 8);
+                checkParity("synthetic:llama-3.2-1b", "prompt 40", m.llama(), gpu, promptOf(40, m.config()), 8);
                 throughput("synthetic:llama-3.2-1b", GgmlType.F16, gpu, steps, true);
                 batchThroughput("synthetic:llama-3.2-1b", GgmlType.F16, gpu, 8, steps / 2);
             }
@@ -157,10 +161,23 @@ public final class DeviceCheck {
             values[i] = r.nextFloat() - 0.5f;
         }
         float[] partials = new float[c.heads() * (c.headDim() + 2)];
-        new ExactOffloaded(c, keys, values, 4, n - 64).attend(q, null, partials);
+        new ExactOffloadedAttention(c, keys, values, 4, n - 64).attend(q, null, partials);
         codeBitErrors(c, q, new float[c.kvHeads() * c.headDim() * 10 * 4], new short[c.heads() * 4], 10, 4);
         CudaProbe probe = CudaProbe.get();
         System.out.println("host self-test passed (CUDA probe: " + (probe.available() ? probe.devices() + " device(s)" : probe.reason()) + ")");
+    }
+
+    /** Every kernel alone against the host (see {@link KernelChecks}): says which one breaks the parity, if any does. */
+    void checkKernels(CudaBackend gpu) {
+        KernelChecks k = new KernelChecks(gpu);
+        k.runAll();
+        List<String> bad = new ArrayList<>();
+        for (KernelChecks.Result r : k.results) {
+            kernels.append(String.format(Locale.ROOT, "| %s | %.1e | %s |%n", r.kernel(), r.error(), r.ok() ? "yes" : "NO"));
+            if (!r.ok()) bad.add(r.kernel());
+        }
+        log("kernels: %d checked, %d wrong", k.results.size(), bad.size());
+        if (!bad.isEmpty()) failures.add("kernels wrong: " + String.join(", ", bad));
     }
 
     static int[] promptOf(int n, LlamaConfig c) {
@@ -173,8 +190,7 @@ public final class DeviceCheck {
      * Prefill then {@code steps} decode steps on both backends, fed the CPU's greedy tokens (so one
      * flip does not derail the rest), comparing the logits of every step.
      */
-    private void checkParity(String name, String what, Model m, CudaBackend gpu, int[] prompt, int steps) {
-        Llama cpu = m.llama();
+    void checkParity(String name, String what, Llama cpu, CudaBackend gpu, int[] prompt, int steps) {
         int cap = prompt.length + steps + 1;
         double maxAbs = 0, maxRel = 0;
         int same = 0, nearTies = 0;
@@ -194,24 +210,23 @@ public final class DeviceCheck {
         }
         int total = steps + 1;
         boolean ok = maxAbs <= MAX_ABS && maxRel <= MAX_REL_L2 && same + nearTies == total;
-        parity.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.2e | %.2e | %d/%d%s |%n", name, m.llama().weights().wq()[0].type(),
+        parity.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.2e | %.2e | %d/%d%s |%n", name, cpu.weights().wq()[0].type(),
                 what, steps, maxAbs, maxRel, same, total, nearTies > 0 ? " (" + nearTies + " near-ties)" : ""));
-        log("parity %s %s %s: max abs %.2e, rel L2 %.2e, tokens %d/%d", name, m.llama().weights().wq()[0].type(), what, maxAbs, maxRel, same, total);
-        if (!ok) failures.add("parity " + name + " " + m.llama().weights().wq()[0].type() + " " + what);
+        log("parity %s %s %s: max abs %.2e, rel L2 %.2e, tokens %d/%d", name, cpu.weights().wq()[0].type(), what, maxAbs, maxRel, same, total);
+        if (!ok) failures.add("parity " + name + " " + cpu.weights().wq()[0].type() + " " + what);
     }
 
     /** Batched decode of n sessions (different prompt lengths) against CPU sessions one by one. */
-    private void checkBatchParity(String name, Model m, CudaBackend gpu, int n, int steps) {
-        Llama cpu = m.llama();
+    void checkBatchParity(String name, Llama cpu, CudaBackend gpu, int n, int steps) {
         Llama.Session[] a = new Llama.Session[n];
         CudaSession[] b = new CudaSession[n];
         int[] tokens = new int[n];
         double maxAbs = 0, maxRel = 0;
         int same = 0, total = 0;
-        int vocab = m.config().vocabSize();
+        int vocab = cpu.config().vocabSize();
         try (CudaDecodeBatch batch = gpu.newDecodeBatch(n)) {
             for (int i = 0; i < n; i++) {
-                int[] prompt = promptOf(5 + 37 * i, m.config());
+                int[] prompt = promptOf(5 + batchPromptStep * i, cpu.config());
                 a[i] = cpu.newSession(prompt.length + steps + 1, null);
                 b[i] = gpu.newSession(prompt.length + steps + 1, null);
                 float[] la = a[i].prefill(prompt);
@@ -240,7 +255,7 @@ public final class DeviceCheck {
         }
         boolean ok = maxAbs <= MAX_ABS && maxRel <= MAX_REL_L2 && same == total;
         parity.append(String.format(Locale.ROOT, "| %s | %s | batched decode, %d sessions | %d | %.2e | %.2e | %d/%d |%n", name,
-                m.llama().weights().wq()[0].type(), n, steps, maxAbs, maxRel, same, total));
+                cpu.weights().wq()[0].type(), n, steps, maxAbs, maxRel, same, total));
         log("batch parity %s: max abs %.2e, rel L2 %.2e, tokens %d/%d", name, maxAbs, maxRel, same, total);
         if (!ok) failures.add("batched decode parity " + name);
     }
@@ -266,11 +281,11 @@ public final class DeviceCheck {
     }
 
     /**
-     * Greedy decode speed (argmax on the device) after a 64-token prompt, against the roofline,
+     * Greedy decode speed (argmax on the device) after a prompt of {@link #throughputPrompt} tokens, against the roofline,
      * launching kernel by kernel and replaying a CUDA graph per step: both must give the same
      * tokens; the better of the two counts for the 1B gate.
      */
-    private void throughput(String name, GgmlType type, CudaBackend gpu, int steps, boolean is1bGate) {
+    void throughput(String name, GgmlType type, CudaBackend gpu, int steps, boolean is1bGate) {
         if (bandwidth == 0) {
             device = gpu.description();
             bandwidth = gpu.measureReadBandwidth(2L << 30, 10);
@@ -280,7 +295,7 @@ public final class DeviceCheck {
         int[] reference = null;
         for (boolean graphs : new boolean[] {false, true}) {
             gpu.useGraphs(graphs);
-            int[] prompt = promptOf(64, c);
+            int[] prompt = promptOf(throughputPrompt, c);
             int[] tokens = new int[steps];
             double prefillRate, rate;
             try (CudaSession s = gpu.newSession(prompt.length + steps + 8, null)) {
@@ -316,7 +331,7 @@ public final class DeviceCheck {
     }
 
     /** Aggregate decode speed of n sessions stepped together. */
-    private void batchThroughput(String name, GgmlType type, CudaBackend gpu, int n, int steps) {
+    void batchThroughput(String name, GgmlType type, CudaBackend gpu, int n, int steps) {
         LlamaConfig c = gpu.config();
         CudaSession[] ss = new CudaSession[n];
         int[] tokens = new int[n];
@@ -348,7 +363,7 @@ public final class DeviceCheck {
      */
     private void sparseLayer(int ctx) {
         // HOOK(magicpig.attention): when the CPU sampled attention (LSH tables, retrieval, the
-        // estimator) is merged, time it here in place of ExactOffloaded, fed the codes this step sends.
+        // estimator) is merged, time it here in place of ExactOffloadedAttention, fed the codes this step sends.
         LlamaConfig c = SyntheticModels.shape("llama-3.1-8b");
         int sink = 4, local = 64, generated = 8, K = 10, L = 150;
         int promptLength = ctx, pos = ctx + generated - 1;
@@ -359,7 +374,7 @@ public final class DeviceCheck {
             try (SparseLayerStep step = new SparseLayerStep(gpu, pos + 1, K, L)) {
                 step.fillRandom(pos + 1, 7);
                 float[] keys = step.download(true, pos + 1), values = step.download(false, pos + 1);
-                ExactOffloaded host = new ExactOffloaded(c, keys, values, sink, promptLength - local);
+                ExactOffloadedAttention host = new ExactOffloadedAttention(c, keys, values, sink, promptLength - local);
                 SparseLayerStep.Timing best = null;
                 for (int i = 0; i < 5; i++) {
                     SparseLayerStep.Timing t = step.step(promptLength, pos, sink, local, host);
@@ -399,55 +414,16 @@ public final class DeviceCheck {
         return (double) wrong / total;
     }
 
-    /** Exact attention over the offloaded positions [lo, hi) on the CPU cores, as partial states per head. */
-    static final class ExactOffloaded implements SparseLayerStep.OffloadedAttention {
-        private final LlamaConfig c;
-        private final float[] keys, values;
-        private final int lo, hi;
-
-        ExactOffloaded(LlamaConfig c, float[] keys, float[] values, int lo, int hi) {
-            this.c = c;
-            this.keys = keys;
-            this.values = values;
-            this.lo = lo;
-            this.hi = hi;
-        }
-
-        @Override
-        public void attend(float[] q, short[] codes, float[] partials) {
-            int d = c.headDim(), kvDim = c.kvDim(), group = c.groupSize();
-            float scale = (float) (1.0 / Math.sqrt(d));
-            Parallel.forEach(c.heads(), h -> {
-                int kvh = h / group;
-                float[] scores = new float[hi - lo];
-                float m = Float.NEGATIVE_INFINITY;
-                for (int t = lo; t < hi; t++) {
-                    float s = FloatKernels.dot(q, h * d, keys, t * kvDim + kvh * d, d) * scale;
-                    scores[t - lo] = s;
-                    m = Math.max(m, s);
-                }
-                double l = 0;
-                float[] o = new float[d];
-                for (int t = lo; t < hi; t++) {
-                    float w = (float) Math.exp(scores[t - lo] - m);
-                    l += w;
-                    int at = t * kvDim + kvh * d;
-                    for (int i = 0; i < d; i++) o[i] += w * values[at + i];
-                }
-                int p = h * (d + 2);
-                partials[p] = hi > lo ? m : Float.NEGATIVE_INFINITY;
-                partials[p + 1] = (float) l;
-                for (int i = 0; i < d; i++) partials[p + 2 + i] = l > 0 ? (float) (o[i] / l) : 0f;
-            });
-        }
-    }
-
-    private int report() {
+    int report() {
         out.println();
         out.println("## CUDA device check");
         out.println();
         out.println("device: " + device + String.format(Locale.ROOT, ", measured read bandwidth %.0f GB/s; host: %d CPU threads",
                 bandwidth / 1e9, Parallel.threads()));
+        out.println();
+        out.println("### Kernels against the host's math (random data; tolerance 1e-4 of the largest value)");
+        out.println();
+        out.print(kernels);
         out.println();
         out.println("### Parity against the CPU backend (tolerance: max abs " + MAX_ABS + ", rel L2 " + MAX_REL_L2 + ")");
         out.println();

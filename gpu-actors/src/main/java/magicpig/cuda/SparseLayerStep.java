@@ -192,11 +192,8 @@ public final class SparseLayerStep implements AutoCloseable {
 
     @Override
     public void close() {
-        backend.enter();
-        try {
+        backend.release(() -> {
             for (DeviceBuffer b : new DeviceBuffer[] {keys, values, q, proj, codes, partial, ext, out, meta}) b.close();
-        } finally {
-            backend.exit();
-        }
+        });
     }
 }

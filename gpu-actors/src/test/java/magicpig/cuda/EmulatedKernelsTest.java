@@ -213,14 +213,14 @@ class EmulatedKernelsTest {
              SparseLayerStep step = new SparseLayerStep(gpu, length, K, L)) {
             step.fillRandom(length, 11);
             float[] keys = step.download(true, length), values = step.download(false, length);
-            var host = new DeviceCheck.ExactOffloaded(c, keys, values, sink, promptLength - local);
+            var host = new ExactOffloadedAttention(c, keys, values, sink, promptLength - local);
             step.step(promptLength, pos, sink, local, host);
             float[] merged = step.output().clone();
             float[] exact = step.exact(pos); // 1100 keys: three splits and a merge
             float[] q = step.query();
             float[] cpu = new float[c.qDim()];
             float[] all = new float[c.heads() * (c.headDim() + 2)];
-            new DeviceCheck.ExactOffloaded(c, keys, values, 0, length).attend(q, null, all);
+            new ExactOffloadedAttention(c, keys, values, 0, length).attend(q, null, all);
             for (int h = 0; h < c.heads(); h++) System.arraycopy(all, h * (c.headDim() + 2) + 2, cpu, h * c.headDim(), c.headDim());
             assertClose(cpu, exact, "split exact attention against the CPU");
             assertClose(exact, merged, "window + offloaded against exact attention");

@@ -73,12 +73,13 @@ final class NodeCommand {
             }
             CountDownLatch stopped = new CountDownLatch(1);
             node.system().getWhenTerminated().thenRun(stopped::countDown);
+            // Ctrl-C / SIGTERM: close the whole node here (actor system, media driver and its /dev/shm
+            // files, model), since the JVM may exit before the main thread gets to.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                node.system().terminate();
                 try {
-                    stopped.await();
-                } catch (InterruptedException ignored) {
-                    Thread.currentThread().interrupt();
+                    node.close();
+                } catch (Exception e) {
+                    err.println("magicpig: error while stopping: " + e.getMessage());
                 }
             }, "magicpig-shutdown"));
             stopped.await();

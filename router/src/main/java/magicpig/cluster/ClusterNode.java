@@ -51,6 +51,7 @@ public final class ClusterNode implements AutoCloseable {
     private final Model model;
     private final Gateway gateway;
     private final AeronDataPlane dataPlane;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final ComputeBackend backend;
 
     private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model, Gateway gateway, AeronDataPlane dataPlane,
@@ -250,6 +251,7 @@ public final class ClusterNode implements AutoCloseable {
     /** Leaves the cluster and stops; returns when the actor system has terminated. */
     @Override
     public void close() throws Exception {
+        if (!closed.compareAndSet(false, true)) return; // a shutdown hook and the caller may both close
         if (gateway != null) gateway.close();
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);

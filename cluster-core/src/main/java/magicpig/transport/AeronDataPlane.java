@@ -85,6 +85,11 @@ public final class AeronDataPlane implements AutoCloseable {
         if (settings.ipcMtuLength() != 0) {
             context.ipcMtuLength(Math.min(settings.ipcMtuLength(), maxMessage));
         }
+        if (settings.socketBufferLength() != 0) {
+            context.socketRcvbufLength(settings.socketBufferLength())
+                .socketSndbufLength(settings.socketBufferLength())
+                .initialWindowLength(Math.min(settings.socketBufferLength(), settings.termLength() / 2));
+        }
         MediaDriver driver;
         try {
             driver = MediaDriver.launchEmbedded(context);

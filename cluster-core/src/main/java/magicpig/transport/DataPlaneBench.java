@@ -28,7 +28,8 @@ import org.HdrHistogram.Histogram;
  * <pre>
  *   bench dataplane [--channel ipc|udp|both] [--iterations N] [--warmup N] [--window W]
  *                   [--heads H] [--head-dim D] [--lsh-k K] [--lsh-l L]
- *                   [--idle busy|yielding|backoff] [--mtu BYTES] [--ipc-mtu BYTES] [--aeron-dir DIR]
+ *                   [--idle busy|yielding|backoff] [--mtu BYTES] [--ipc-mtu BYTES]
+ *                   [--socket-buffer BYTES] [--aeron-dir DIR]
  *   bench dataplane --server-only --listen HOST:PORT [--seconds S]
  *   bench dataplane --connect HOST:PORT [--reply HOST:PORT] [--connect-timeout-ms MS] ...
  * </pre>
@@ -40,7 +41,7 @@ public final class DataPlaneBench {
     private static final int SHARD_STREAM = 1001;
     private static final int WORKER_STREAM = 1002;
     private static final Set<String> VALUED = Set.of("channel", "iterations", "warmup", "window", "heads", "head-dim",
-        "lsh-k", "lsh-l", "idle", "mtu", "ipc-mtu", "aeron-dir", "listen", "seconds", "connect", "reply",
+        "lsh-k", "lsh-l", "idle", "mtu", "ipc-mtu", "socket-buffer", "aeron-dir", "listen", "seconds", "connect", "reply",
         "connect-timeout-ms");
     private static final Set<String> SWITCHES = Set.of("server-only", "help");
 
@@ -77,7 +78,8 @@ public final class DataPlaneBench {
         return """
             usage: bench dataplane [--channel ipc|udp|both] [--iterations N] [--warmup N] [--window W]
                                    [--heads H] [--head-dim D] [--lsh-k K] [--lsh-l L]
-                                   [--idle busy|yielding|backoff] [--mtu BYTES] [--ipc-mtu BYTES] [--aeron-dir DIR]
+                                   [--idle busy|yielding|backoff] [--mtu BYTES] [--ipc-mtu BYTES]
+                                   [--socket-buffer BYTES] [--aeron-dir DIR]
                    bench dataplane --server-only --listen HOST:PORT [--seconds S] [--idle ...]
                    bench dataplane --connect HOST:PORT [--reply HOST:PORT] [--connect-timeout-ms MS] [...]""";
     }
@@ -177,6 +179,7 @@ public final class DataPlaneBench {
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
+            err.printf(Locale.ROOT, "%s: driver counters %s%n", label, driverCounters(plane));
             TransportStats stats = worker.stats();
             err.printf(Locale.ROOT, "%s: %d round trips in %.2f s, back-pressure events %d, bytes sent %d, received %d"
                     + " (checksum %.1f)%n", label, iterations, seconds, stats.backPressureEvents(), stats.bytesSent(),
@@ -185,6 +188,20 @@ public final class DataPlaneBench {
                 histogram.getValueAtPercentile(50) / 1e3, histogram.getValueAtPercentile(99) / 1e3,
                 (double) iterations * window / seconds);
         }
+    }
+
+    /** The media driver's counters that tell of loss and flow control (NAKs, retransmits, short sends...). */
+    private static String driverCounters(AeronDataPlane plane) {
+        var text = new StringBuilder();
+        var counters = plane.aeron().countersReader();
+        counters.forEach((counterId, typeId, keyBuffer, label) -> {
+            if (typeId == io.aeron.AeronCounters.DRIVER_SYSTEM_COUNTER_TYPE_ID
+                && (label.startsWith("NAKs") || label.startsWith("Retransmit") || label.startsWith("Short sends")
+                || label.startsWith("Flow control") || label.startsWith("Loss gap"))) {
+                text.append(text.isEmpty() ? "" : ", ").append(label).append(" = ").append(counters.getCounterValue(counterId));
+            }
+        });
+        return text.toString();
     }
 
     /** Runs a shard on {@code --listen} until {@code --seconds} pass (forever without it). */
@@ -230,6 +247,7 @@ public final class DataPlaneBench {
         DataPlaneSettings defaults = DataPlaneSettings.defaults();
         return defaults.withIdle(idle).withMtuLength(intFlag(flags, "mtu", 0, 0))
             .withIpcMtuLength(intFlag(flags, "ipc-mtu", defaults.ipcMtuLength(), 0))
+            .withSocketBufferLength(intFlag(flags, "socket-buffer", defaults.socketBufferLength(), 0))
             .withAeronDirectoryName(flags.get("aeron-dir")).withReplyTimeout(Duration.ofSeconds(5))
             .withConnectTimeout(Duration.ofMillis(intFlag(flags, "connect-timeout-ms", 5_000, 1)));
     }

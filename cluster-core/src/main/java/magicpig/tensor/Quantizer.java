@@ -10,6 +10,9 @@ import java.nio.ByteOrder;
  * block format's encoder lives beside its kernels, in its matrix class; this class dispatches and
  * runs big matrices in parallel by rows, writing straight into a {@link MemorySegment}.
  *
+ * <p>The parallel entry points write {@code dst} from the {@link Parallel} pool's threads, so it
+ * must not come from a confined arena (use a shared, global or automatic one, or a heap segment).
+ *
  * <p>The K-quant encoders are simple (min/max per sub-block, scales rounded to their bit width),
  * not llama.cpp's error-minimizing search: valid blocks, somewhat larger error.
  */

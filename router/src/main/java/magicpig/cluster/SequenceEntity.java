@@ -254,11 +254,7 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
         if (worker != null && phase == Phase.RUNNING) worker.tell(new TransformerWorker.Cancel(attemptId));
         releaseShards();
         if (++recoveries > MAX_RECOVERIES) return fail(why + " (gave up after " + MAX_RECOVERIES + " recoveries)");
-        if (tokens.size() >= request.maxTokens()) {
-            phase = Phase.FINISHED;
-            subscriber.tell(new SequenceEvent.Finished(id, "length", request.prompt().length, tokens.size()));
-            return done();
-        }
+        if (tokens.size() >= request.maxTokens()) return finishedAtLength();
         attempt++;
         offset = tokens.size();
         phase = Phase.QUEUED;
@@ -344,16 +340,19 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
         attempt++;
         if (attempt >= MAX_ATTEMPTS) return fail("worker " + name + " left the cluster after " + tokens.size() + " tokens ("
                 + attempt + " workers lost)");
-        if (tokens.size() >= request.maxTokens()) { // everything was generated; only the worker's Finished was lost
-            phase = Phase.FINISHED;
-            subscriber.tell(new SequenceEvent.Finished(id, "length", request.prompt().length, tokens.size()));
-            return done();
-        }
+        if (tokens.size() >= request.maxTokens()) return finishedAtLength();
         getContext().getLog().info("sequence {}: worker {} left the cluster after {} tokens; resubmitting prompt + {} tokens to another worker",
                 id, name, tokens.size(), tokens.size());
         offset = tokens.size();
         releaseShards();
         return beginAttempt();
+    }
+
+    /** Every token was generated and only the worker's Finished was lost: end as "length". */
+    private Behavior<Command> finishedAtLength() {
+        phase = Phase.FINISHED;
+        subscriber.tell(new SequenceEvent.Finished(id, "length", request.prompt().length, tokens.size()));
+        return done();
     }
 
     private Behavior<Command> onCancel() {

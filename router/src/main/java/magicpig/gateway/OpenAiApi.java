@@ -46,6 +46,7 @@ final class OpenAiApi {
     private final Materializer materializer;
     private final long started = Instant.now().getEpochSecond();
     private final List<byte[]> keys;
+    private final DashboardPage dashboard = DashboardPage.fromClasspath();
 
     OpenAiApi(ServedModel model, GatewaySettings settings, SequenceClient client, ClusterCapacity capacity, Admission admission,
               Materializer materializer) {
@@ -103,6 +104,10 @@ final class OpenAiApi {
                 return body(req).thenCompose(json -> generate(json, chat, connection));
             }
             default -> {
+                if (DashboardPage.covers(path) && get) {
+                    HttpResponse page = dashboard.serve(req);
+                    if (page != null) return done(page);
+                }
                 if (path.startsWith("/v1/models/") && get) {
                     authorize(req);
                     String id = path.substring("/v1/models/".length());
@@ -110,7 +115,7 @@ final class OpenAiApi {
                     return done(Json.response(StatusCodes.OK, OpenAiJson.model(model.name(), started)));
                 }
                 throw ApiError.notFound("unknown path " + path + " (this server has /v1/completions, /v1/chat/completions, "
-                        + "/v1/models, /health, /ready)", null, "unknown_url");
+                        + "/v1/models, /health, /ready, /dashboard)", null, "unknown_url");
             }
         }
     }

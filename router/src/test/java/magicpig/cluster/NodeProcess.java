@@ -62,6 +62,11 @@ final class NodeProcess implements AutoCloseable {
         }
     }
 
+    /** The node's cluster address, as it printed it (pekko://magicpig@HOST:PORT). */
+    String address() {
+        return up.join();
+    }
+
     String log() {
         synchronized (log) {
             return log.toString();

@@ -46,6 +46,17 @@ class GatewayApiTest {
         return node.model();
     }
 
+    /** The dashboard page is served without a key, beside the API (DashboardPageTest covers its files). */
+    @Test
+    void dashboardPageIsServed() throws Exception {
+        HttpTestClient anonymous = new HttpTestClient(api.port, null);
+        HttpTestClient.Answer page = anonymous.get("/dashboard");
+        assertEquals(200, page.status(), page.body());
+        assertTrue(page.header("Content-Type").startsWith("text/html"), page.header("Content-Type"));
+        assertTrue(page.body().contains("/dashboard/dashboard.js?v="), page.body());
+        assertEquals(404, anonymous.get("/dashboard/nothing-here.js").status());
+    }
+
     @Test
     void healthReadyAndModels() throws Exception {
         HttpTestClient anonymous = new HttpTestClient(api.port, null);

@@ -16,10 +16,16 @@ final class AttentionFlags {
 
     /** The settings the flags describe, checked against the model. */
     static AttentionSettings settings(Flags f, LlamaConfig config) {
+        return settings(f, config, null);
+    }
+
+    /** The same with another attention than --attention's (when mode is not null). */
+    static AttentionSettings settings(Flags f, LlamaConfig config, String mode) {
         Map<String, String> map = new LinkedHashMap<>();
         for (String name : VALUED) {
             if (f.has(name)) map.put(name.equals("lsh-seed") ? "seed" : name, f.get(name, null));
         }
+        if (mode != null) map.put("attention", mode);
         try {
             return AttentionSettings.fromFlags(map).validate(config);
         } catch (IllegalArgumentException e) {

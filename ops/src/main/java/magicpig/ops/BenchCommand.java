@@ -1,10 +1,16 @@
 package magicpig.ops;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
+import magicpig.attention.AttentionSettings;
+import magicpig.attention.eval.LineChart;
 import magicpig.cuda.ComputeBackends;
 import magicpig.cuda.CudaBackend;
 import magicpig.model.ComputeBackend;
@@ -19,7 +25,8 @@ final class BenchCommand {
     private static final Set<String> DECODE_VALUED = new HashSet<>(ModelFlags.VALUED);
 
     static {
-        DECODE_VALUED.addAll(Set.of("context", "tokens", "bandwidth-mib", "backend"));
+        DECODE_VALUED.addAll(Set.of("context", "tokens", "bandwidth-mib", "backend", "csv", "png"));
+        DECODE_VALUED.addAll(AttentionFlags.VALUED);
     }
 
     private BenchCommand() {}
@@ -39,13 +46,20 @@ final class BenchCommand {
         return magicpig.attention.eval.AttentionBench.run(java.util.Arrays.copyOfRange(args, 2, args.length), out, err);
     }
 
+    static final String DECODE_CSV = "docs/results/bench-decode.csv", DECODE_PNG = "docs/results/bench-decode.png";
+
     /**
-     * Prefill and decode speed at several context depths, against this machine's measured memory
-     * bandwidth: decode reads every weight once per token, plus the KV cache so far.
+     * Prefill and decode speed at several context depths, for each attention of {@code --attention}
+     * (a list, default dense; the LSH flags apply to magicpig), against this machine's measured memory
+     * bandwidth: dense decode reads every weight once per token, plus the KV cache so far. The rows
+     * also go to {@code --csv}, and decode tokens/s against context, one line per attention, to
+     * {@code --png}.
      */
     private static int decode(String[] args, PrintStream out, PrintStream err) throws Exception {
         Flags f = Flags.parse(args, 2, DECODE_VALUED, Set.of());
         int[] depths = f.getIntList("context", new int[] {0, 512});
+        List<String> attentions = List.of(f.get("attention", "dense").split(","));
+        Path csv = Path.of(f.get("csv", DECODE_CSV)), png = Path.of(f.get("png", DECODE_PNG));
         int tokens = f.getInt("tokens", 16);
         if (tokens < 1) throw new UsageException("--tokens must be >= 1");
         for (int d : depths) if (d < 0) throw new UsageException("--context depths must be >= 0");
@@ -71,13 +85,19 @@ final class BenchCommand {
             long weightBytes = model.llama().weights().decodeBytes();
             err.printf(Locale.ROOT, "loaded in %.1f s: %d layers, dim %d, %.2f GB of weights read per token%n",
                     (System.nanoTime() - t0) / 1e9, c.layers(), c.dim(), weightBytes / 1e9);
-            StringBuilder table = new StringBuilder("| context | prefill tok/s | decode tok/s | GB/s | roofline % |\n|---|---|---|---|---|\n");
+            List<AttentionSettings> settings = new ArrayList<>();
+            for (String a : attentions) settings.add(AttentionFlags.settings(f, c, a.strip()));
+            StringBuilder table = new StringBuilder("| attention | context | prefill tok/s | decode tok/s | GB/s | roofline % |\n|---|---|---|---|---|---|\n");
+            StringBuilder rows = new StringBuilder("attention,context,prefill_tok_s,decode_tok_s,gb_s,roofline_pct\n");
+            List<LineChart.Point> points = new ArrayList<>();
             Sampler sampler = new Sampler(SamplingSettings.GREEDY, c.vocabSize());
-            for (int depth : depths) {
+            for (int depth : depths) for (AttentionSettings attention : settings) {
+                String name = attention.mode().name().toLowerCase(Locale.ROOT).replace('_', '-');
+                boolean dense = attention.mode() == AttentionSettings.Mode.DENSE;
                 int[] prompt = new int[Math.max(1, depth)];
                 for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + (i * 7919) % (c.vocabSize() - 3);
-                try (ComputeBackend.InferenceSession s = backend.newSession(prompt.length + tokens + 5, null)) {
-                    err.printf(Locale.ROOT, "context %d: prefill...%n", depth);
+                try (ComputeBackend.InferenceSession s = backend.newSession(prompt.length + tokens + 5, dense ? null : attention.factory().create(c))) {
+                    err.printf(Locale.ROOT, "context %d, %s: prefill...%n", depth, name);
                     long p0 = System.nanoTime();
                     float[] logits = s.prefill(prompt);
                     double prefillRate = prompt.length * 1e9 / (System.nanoTime() - p0);
@@ -94,16 +114,31 @@ final class BenchCommand {
                     }
                     double seconds = (System.nanoTime() - d0) / 1e9;
                     double decodeRate = tokens / seconds;
+                    // bytes read per token: every weight, plus the whole KV cache for dense attention (a
+                    // sparse one reads a sample of it, so no roofline is claimed for it)
                     long kvBytes = 2L * c.layers() * c.kvDim() * 4 * (prompt.length + tokens / 2 + 1);
                     double gbs = (weightBytes + kvBytes) * decodeRate / 1e9;
                     String prefill = depth == 0 ? "-" : String.format(Locale.ROOT, "%.1f", prefillRate);
-                    table.append(String.format(Locale.ROOT, "| %d | %s | %.2f | %.1f | %.0f%% |%n",
-                            depth, prefill, decodeRate, gbs, 100 * gbs * 1e9 / bandwidth));
+                    table.append(String.format(Locale.ROOT, "| %s | %d | %s | %.2f | %s | %s |%n", name, depth, prefill, decodeRate,
+                            dense ? String.format(Locale.ROOT, "%.1f", gbs) : "-",
+                            dense ? String.format(Locale.ROOT, "%.0f%%", 100 * gbs * 1e9 / bandwidth) : "-"));
+                    rows.append(String.format(Locale.ROOT, "%s,%d,%s,%.4f,%s,%s%n", name, depth, depth == 0 ? "" : String.format(Locale.ROOT, "%.3f", prefillRate),
+                            decodeRate, dense ? String.format(Locale.ROOT, "%.3f", gbs) : "", dense ? String.format(Locale.ROOT, "%.2f", 100 * gbs * 1e9 / bandwidth) : ""));
+                    points.add(new LineChart.Point("decode tokens/s, " + model.name() + " (" + model.llama().weights().wq()[0].type() + ")",
+                            name, depth, decodeRate));
                 }
             }
             out.printf(Locale.ROOT, "model %s (%s) on %s, measured bandwidth %.1f GB/s%n%n", model.name(),
                     model.llama().weights().wq()[0].type(), backend.description(), bandwidth / 1e9);
             out.print(table);
+            Path dir = csv.toAbsolutePath().getParent();
+            if (dir != null) Files.createDirectories(dir);
+            Files.writeString(csv, rows);
+            List<String> names = settings.stream().map(a -> a.mode().name().toLowerCase(Locale.ROOT).replace('_', '-')).distinct().toList();
+            LineChart.write(points, names, new LineChart.Axis("context (tokens)", LineChart.Scale.LINEAR, LineChart::tokens),
+                    new LineChart.Axis("decode tokens/s", LineChart.Scale.LINEAR, LineChart::plain),
+                    tokens + " tokens decoded per point, " + backend.description(), png);
+            err.println("bench decode: wrote " + csv + " and " + png);
         }
         return 0;
     }

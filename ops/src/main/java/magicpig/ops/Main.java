@@ -29,7 +29,9 @@ public final class Main {
               node      --roles gateway,gpu-worker,cpu-attention --seed-nodes HOST:PORT[,...] [--cluster-port N]
                         adds a process to a cluster
               bench decode --model PATH|synthetic:NAME [--dtype TYPE] [--context N,...] [--tokens N] [--backend B]
+                           [--attention dense,magicpig] [--csv FILE] [--png FILE]   (default docs/results/bench-decode.csv/.png)
               bench attention [--context N,...] [--heads H] [--kv-heads H] [--head-dim D] [--lsh-k K] [--lsh-l L]
+                           [--csv FILE] [--png FILE]   (default docs/results/bench-attention.csv/.png)
               bench batching [--model M] [--dtype T] [--sequences 8] [--tokens 16]
               bench dataplane [--window W] [--mtu BYTES]   worker<->shard round trip over Aeron IPC and UDP
               eval attention [--out DIR] [...]

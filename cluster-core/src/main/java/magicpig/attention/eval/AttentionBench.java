@@ -1,6 +1,9 @@
 package magicpig.attention.eval;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,16 +27,40 @@ import magicpig.tensor.Parallel;
  * so the sampled fraction is a realistic one. Also reports the sampled fraction, KV and LSH-table
  * bytes per token, and the heap bytes a MagicPIG step allocates (should be 0). Steps alternate
  * between the two methods; the table gives medians of wall time, and the ratio of CPU time of the
- * compute threads, which a machine shared with other work does not distort.
+ * compute threads, which a machine shared with other work does not distort. The rows also go to a
+ * CSV file, and a chart of decode steps per second (one layer's attention) and step time against
+ * context, dense against MagicPIG, to a PNG.
  *
  * <pre>
  * magicpig bench attention --context 4096,16384,65536,131072 --heads 32 --kv-heads 8 --head-dim 128
  *                          [--lsh-k 10 --lsh-l 150 --lsh-threshold 2 --sink 4 --local 64]
  *                          [--steps 30 --warmup-seconds 3 --warmup-steps 1500 --alloc-steps 300 --data-seed 1]
+ *                          [--csv docs/results/bench-attention.csv --png docs/results/bench-attention.png]
  * </pre>
  */
 public final class AttentionBench {
+    public static final String DEFAULT_CSV = "docs/results/bench-attention.csv", DEFAULT_PNG = "docs/results/bench-attention.png";
+
     private AttentionBench() {}
+
+    /** One context's medians: wall ms and CPU ms per step of each method, and what MagicPIG touched and allocated. */
+    record Result(int context, double denseMs, double magicPigMs, double denseCpuMs, double magicPigCpuMs, double sampled,
+                  double tableBytesPerToken, double kvBytesPerToken, double allocBytesPerStep, long gcs) {
+        String row() {
+            return String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.1fx | %.2f | %.0f | %.1fx | %.0f | %.0f | %d |",
+                    LineChart.tokens(context), denseMs, magicPigMs, denseMs / magicPigMs, 100 * sampled, tableBytesPerToken,
+                    denseCpuMs / magicPigCpuMs, kvBytesPerToken, allocBytesPerStep, gcs);
+        }
+
+        String csv() {
+            return String.format(Locale.ROOT, "%d,%.4f,%.4f,%.4f,%.4f,%.2f,%.3f,%.5f,%.1f,%.0f,%.1f,%d", context, denseMs, magicPigMs,
+                    1000 / denseMs, 1000 / magicPigMs, denseMs / magicPigMs, denseCpuMs / magicPigCpuMs, sampled, tableBytesPerToken,
+                    kvBytesPerToken, allocBytesPerStep, gcs);
+        }
+    }
+
+    static final String CSV_HEADER = "context,dense_ms,magicpig_ms,dense_steps_per_s,magicpig_steps_per_s,speedup,cpu_time_speedup,"
+            + "sampled_fraction,table_bytes_per_token,kv_bytes_per_token,alloc_bytes_per_step,gcs";
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
@@ -46,6 +73,7 @@ public final class AttentionBench {
         double warmup;
         long seed;
         AttentionSettings settings;
+        Path csv, png;
         try {
             flags = Flags.parse(args);
             contexts = Flags.takeInts(flags, "context", Flags.takeInts(flags, "contexts", new int[]{4096, 16384, 65536, 131072}));
@@ -58,6 +86,9 @@ public final class AttentionBench {
             String ws = flags.remove("warmup-seconds");
             warmup = ws == null ? 3 : Double.parseDouble(ws);
             seed = Flags.takeLong(flags, "data-seed", 1);
+            String c = flags.remove("csv"), p = flags.remove("png");
+            csv = Path.of(c == null ? DEFAULT_CSV : c);
+            png = Path.of(p == null ? DEFAULT_PNG : p);
             settings = AttentionSettings.magicPig().withDenseLayers(DenseLayers.NONE).consume(flags).withMode(AttentionSettings.Mode.MAGICPIG);
             Flags.requireEmpty(flags);
             if (heads % kvHeads != 0) throw new IllegalArgumentException("--heads must be a multiple of --kv-heads");
@@ -68,20 +99,50 @@ public final class AttentionBench {
         }
         err.printf(Locale.ROOT, "bench attention: %d heads, %d kv heads, head dim %d, %s, %d threads, warmup %.0f s per method and %d magicpig steps, %d timed steps%n",
                 heads, kvHeads, headDim, settings.describe(), Parallel.threads(), warmup, warmupSteps, steps);
-        List<String> rows = new ArrayList<>();
+        List<Result> rows = new ArrayList<>();
         for (int n : contexts) {
             rows.add(benchContext(n, heads, kvHeads, headDim, steps, allocSteps, warmup, warmupSteps, seed, settings, err));
         }
-        out.println();
-        out.printf(Locale.ROOT, "Decode step of one layer, %d query heads / %d kv heads x %d dims, K=%d L=%d T=%d, sink=%d local=%d, %d threads%n%n",
+        String title = String.format(Locale.ROOT, "Decode step of one layer, %d query heads / %d kv heads x %d dims, K=%d L=%d T=%d, sink=%d local=%d, %d threads",
                 heads, kvHeads, headDim, settings.lshK(), settings.lshL(), settings.lshThreshold(), settings.sink(), settings.local(), Parallel.threads());
+        out.println();
+        out.printf(Locale.ROOT, "%s%n%n", title);
         out.println("| context | dense ms | magicpig ms | speedup | sampled % | table bytes/token | cpu-time speedup | KV bytes/token | alloc bytes/step | GCs |");
         out.println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for (String r : rows) out.println(r);
+        for (Result r : rows) out.println(r.row());
+        try {
+            write(rows, String.format(Locale.ROOT, "%d q / %d kv heads x %d, K=%d L=%d, %d threads", heads, kvHeads, headDim,
+                    settings.lshK(), settings.lshL(), Parallel.threads()), csv, png);
+        } catch (IOException e) {
+            err.println("bench attention: cannot write " + csv + " or " + png + ": " + e.getMessage());
+            return 1;
+        }
+        err.println("bench attention: wrote " + csv + " and " + png);
         return 0;
     }
 
-    private static String benchContext(int n, int heads, int kvHeads, int d, int steps, int allocSteps, double warmup, int warmupSteps, long seed,
+    /** The rows as CSV, and the chart: decode steps per second of one layer's attention, and step time, against context. */
+    static void write(List<Result> rows, String setup, Path csv, Path png) throws IOException {
+        StringBuilder b = new StringBuilder(CSV_HEADER).append('\n');
+        for (Result r : rows) b.append(r.csv()).append('\n');
+        Path dir = csv.toAbsolutePath().getParent();
+        if (dir != null) Files.createDirectories(dir);
+        Files.writeString(csv, b);
+        List<LineChart.Point> points = new ArrayList<>();
+        String rate = "decode tokens/s, one layer's attention", time = "decode step of one layer (ms)";
+        for (Result r : rows) {
+            points.add(new LineChart.Point(rate, "dense", r.context(), 1000 / r.denseMs()));
+            points.add(new LineChart.Point(rate, "magicpig", r.context(), 1000 / r.magicPigMs()));
+        }
+        for (Result r : rows) {
+            points.add(new LineChart.Point(time, "dense", r.context(), r.denseMs()));
+            points.add(new LineChart.Point(time, "magicpig", r.context(), r.magicPigMs()));
+        }
+        LineChart.write(points, List.of("dense", "magicpig"), new LineChart.Axis("context (tokens, log scale)", LineChart.Scale.LOG2, LineChart::tokens),
+                new LineChart.Axis("", LineChart.Scale.LINEAR, LineChart::plain), setup, png);
+    }
+
+    private static Result benchContext(int n, int heads, int kvHeads, int d, int steps, int allocSteps, double warmup, int warmupSteps, long seed,
                                        AttentionSettings settings, PrintStream err) {
         int group = heads / kvHeads;
         LlamaConfig config = WorkloadCache.config(heads, kvHeads, d, n);
@@ -157,9 +218,7 @@ public final class AttentionBench {
                 double kvBytes = 2.0 * kvHeads * d * Float.BYTES;
                 err.printf(Locale.ROOT, "  %,d tokens: dense %.2f ms, magicpig %.2f ms (%.1fx); cpu time dense %.2f ms, magicpig %.2f ms (%.1fx); sampled %.2f%%; %d bytes allocated in %d magicpig steps, %d GCs%n",
                         n, dMs, mMs, dMs / mMs, dCpu, mCpu, dCpu / mCpu, 100 * frac, allocated, allocSteps, gcs);
-                return String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.1fx | %.2f | %.0f | %.1fx | %.0f | %.0f | %d |",
-                        n % 1024 == 0 ? (n / 1024) + "K" : Integer.toString(n), dMs, mMs, dMs / mMs, 100 * frac, tableBytes,
-                        dCpu / mCpu, kvBytes, allocated / (double) Math.max(1, allocSteps), gcs);
+                return new Result(n, dMs, mMs, dCpu, mCpu, frac, tableBytes, kvBytes, allocated / (double) Math.max(1, allocSteps), gcs);
             }
         }
     }

@@ -186,8 +186,9 @@ public final class AttentionEval {
         String table = table(rows, settings);
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(name + ".md"), table);
-        List<ErrorPlot.Point> pts = rows.stream().map(r -> new ErrorPlot.Point(r.workload(), r.method(), r.touched(), r.error())).toList();
-        ErrorPlot.write(pts, METHODS, dir.resolve(name + ".png"));
+        List<LineChart.Point> pts = rows.stream().map(r -> new LineChart.Point(r.workload(), r.method(), 100 * r.touched(), r.error())).toList();
+        LineChart.write(pts, METHODS, new LineChart.Axis("keys touched (% of context, log scale)", LineChart.Scale.LOG10, v -> LineChart.plain(v) + "%"),
+                new LineChart.Axis("relative L2 error", LineChart.Scale.LINEAR, LineChart::plain), dir.resolve(name + ".png"));
         return table;
     }
 

@@ -37,6 +37,7 @@ import org.slf4j.LoggerFactory;
 final class OpenAiApi {
     private static final Logger log = LoggerFactory.getLogger(OpenAiApi.class);
     private static final ObjectMapper STRICT = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    private static final DashboardPage DASHBOARD = DashboardPage.fromClasspath();
 
     private final ServedModel model;
     private final GatewaySettings settings;
@@ -46,7 +47,6 @@ final class OpenAiApi {
     private final Materializer materializer;
     private final long started = Instant.now().getEpochSecond();
     private final List<byte[]> keys;
-    private final DashboardPage dashboard = DashboardPage.fromClasspath();
 
     OpenAiApi(ServedModel model, GatewaySettings settings, SequenceClient client, ClusterCapacity capacity, Admission admission,
               Materializer materializer) {
@@ -105,7 +105,7 @@ final class OpenAiApi {
             }
             default -> {
                 if (DashboardPage.covers(path) && get) {
-                    HttpResponse page = dashboard.serve(req);
+                    HttpResponse page = DASHBOARD.serve(req);
                     if (page != null) return done(page);
                 }
                 if (path.startsWith("/v1/models/") && get) {

@@ -139,7 +139,7 @@ public final class AttentionBench {
             points.add(new LineChart.Point(time, "magicpig", r.context(), r.magicPigMs()));
         }
         LineChart.write(points, List.of("dense", "magicpig"), new LineChart.Axis("context (tokens, log scale)", LineChart.Scale.LOG2, LineChart::tokens),
-                new LineChart.Axis("", LineChart.Scale.LINEAR, LineChart::plain), setup, png);
+                new LineChart.Axis("log scale", LineChart.Scale.LOG10, LineChart::plain), setup, png);
     }
 
     private static Result benchContext(int n, int heads, int kvHeads, int d, int steps, int allocSteps, double warmup, int warmupSteps, long seed,

@@ -23,7 +23,7 @@ import javax.imageio.ImageIO;
  * The figures of the evals and benches: one panel per group of points, one line per series, a
  * shared legend. Plain Java2D into a PNG, headless. The x axis is linear, or logarithmic in base 10
  * (ticks at 1, 2, 5 per decade) or base 2 (a tick per power, for context lengths); the y axis is
- * linear from 0.
+ * linear from 0, or logarithmic in base 10.
  */
 public final class LineChart {
     private static final int PANEL_W = 420, PANEL_H = 300, MARGIN = 56, LEGEND_H = 40;
@@ -46,9 +46,10 @@ public final class LineChart {
 
     /** The same, with a note (the setup) after the legend. */
     public static void write(List<Point> points, List<String> series, Axis x, Axis y, String note, Path file) throws IOException {
-        if (y.scale() != Scale.LINEAR) throw new IllegalArgumentException("the y axis is linear");
+        if (y.scale() == Scale.LOG2) throw new IllegalArgumentException("the y axis is linear or log10");
         for (Point p : points) {
             if (x.scale() != Scale.LINEAR && !(p.x() > 0)) throw new IllegalArgumentException("x = " + p.x() + " on a log scale");
+            if (y.scale() != Scale.LINEAR && !(p.y() > 0)) throw new IllegalArgumentException("y = " + p.y() + " on a log scale");
         }
         System.setProperty("java.awt.headless", "true");
         Map<String, List<Point>> panels = new LinkedHashMap<>();
@@ -136,13 +137,14 @@ public final class LineChart {
     }
 
     private static void panel(Graphics2D g, String title, List<Point> pts, List<String> series, Axis xAxis, Axis yAxis, int x0, int y0) {
-        double xMin = Double.MAX_VALUE, xMax = -Double.MAX_VALUE, yMax = 0;
+        double xMin = Double.MAX_VALUE, xMax = -Double.MAX_VALUE, yMin = Double.MAX_VALUE, yMax = 0;
         for (Point p : pts) {
             xMin = Math.min(xMin, p.x());
             xMax = Math.max(xMax, p.x());
+            yMin = Math.min(yMin, p.y());
             yMax = Math.max(yMax, p.y());
         }
-        Range xr = range(xAxis.scale(), xMin, xMax), yr = range(Scale.LINEAR, 0, yMax);
+        Range xr = range(xAxis.scale(), xMin, xMax), yr = range(yAxis.scale(), yMin, yMax);
         g.setColor(Color.BLACK);
         g.setStroke(new BasicStroke(1f));
         g.drawRect(x0, y0, PANEL_W, PANEL_H);
@@ -160,12 +162,12 @@ public final class LineChart {
         }
         g.drawString(xAxis.label(), x0 + (PANEL_W - fm.stringWidth(xAxis.label())) / 2, y0 + PANEL_H + 30);
         for (double[] t : yr.ticks()) {
-            int y = y0 + PANEL_H - (int) Math.round(t[0] / yr.hi() * PANEL_H);
-            g.setColor(new Color(0xDDDDDD));
+            int y = y0 + PANEL_H - (int) Math.round((t[0] - yr.lo()) / (yr.hi() - yr.lo()) * PANEL_H);
+            g.setColor(t[2] == 1 ? new Color(0xDDDDDD) : new Color(0xF0F0F0));
             g.drawLine(x0, y, x0 + PANEL_W, y);
             g.setColor(Color.BLACK);
             String label = t[1] == 0 ? "0" : yAxis.format().apply(t[1]);
-            g.drawString(label, x0 - fm.stringWidth(label) - 4, y + 4);
+            if (t[2] == 1) g.drawString(label, x0 - fm.stringWidth(label) - 4, y + 4);
         }
         Graphics2D rot = (Graphics2D) g.create();
         rot.rotate(-Math.PI / 2);
@@ -179,7 +181,8 @@ public final class LineChart {
             int px = -1, py = -1;
             for (Point p : line) {
                 int x = x0 + (int) Math.round((xr.scaled(xAxis.scale(), p.x()) - xr.lo()) / (xr.hi() - xr.lo()) * PANEL_W);
-                int y = y0 + PANEL_H - (int) Math.round(Math.min(p.y(), yr.hi()) / yr.hi() * PANEL_H);
+                double sy = Math.min(yr.scaled(yAxis.scale(), p.y()), yr.hi());
+                int y = y0 + PANEL_H - (int) Math.round((sy - yr.lo()) / (yr.hi() - yr.lo()) * PANEL_H);
                 if (px >= 0) g.drawLine(px, py, x, y);
                 g.fillOval(x - 4, y - 4, 8, 8);
                 px = x;

@@ -96,9 +96,25 @@ try {
   check(after.completed > before.completed, `sequences completed moved: ${before.completed} -> ${after.completed}`);
   check(after.updates > before.updates, `updates kept coming: ${before.updates} -> ${after.updates}`);
 
-  await page.waitForTimeout(1500); // one more update, so the charts show the request
+  // A long generation, for the picture: the page shows it running, and (with the gateway's own feed)
+  // its KV blocks on the shards; the screenshot is taken then, and the client goes away after.
+  const abort = new AbortController();
+  const long = fetch(completionsUrl, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, signal: abort.signal,
+    body: JSON.stringify({ model: 'synthetic:tiny', prompt, max_tokens: stub ? 200 : 2000, temperature: 0, stream: true }),
+  }).then((r) => r.body?.cancel()).catch(() => {});
+  await page.waitForFunction(() => Number(document.getElementById('seq-running').textContent) >= 1, null, { timeout: 60000 });
+  check(true, 'a running sequence is shown');
+  if (!stub) {
+    await page.waitForFunction(() => [...document.querySelectorAll('.shard-blocks')].some((e) => Number(e.textContent) > 0), null,
+      { timeout: 30000 });
+    check(true, 'its KV blocks are shown on the shards');
+  }
+  await page.waitForTimeout(2500); // a few more updates, so the charts show the generation
   await page.screenshot({ path: screenshot, fullPage: true });
   check(true, 'screenshot saved to ' + screenshot);
+  abort.abort();
+  await long;
   check(errors.length === 0, 'no script errors on the page' + (errors.length ? ': ' + errors.join('; ') : ''));
   console.log('all checks passed');
 } finally {

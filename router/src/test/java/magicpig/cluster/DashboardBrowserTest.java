@@ -158,6 +158,7 @@ class DashboardBrowserTest {
      */
     static final class StubFeed implements AutoCloseable {
         private final com.sun.net.httpserver.HttpServer server;
+        private final java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
         private final ClusterNode node;
         private final String gateway;
         private final java.util.concurrent.atomic.AtomicLong tokens = new java.util.concurrent.atomic.AtomicLong();
@@ -184,6 +185,7 @@ class DashboardBrowserTest {
                     answer(x, 500, "text/plain", "interrupted");
                 }
             });
+            server.setExecutor(threads); // the forwarded completion must not hold up the feed
             server.start();
         }
 
@@ -232,6 +234,7 @@ class DashboardBrowserTest {
         @Override
         public void close() {
             server.stop(0);
+            threads.shutdownNow();
         }
     }
 }

@@ -102,7 +102,7 @@ try {
   const long = fetch(completionsUrl, {
     method: 'POST', headers: { 'content-type': 'application/json' }, signal: abort.signal,
     body: JSON.stringify({ model: 'synthetic:tiny', prompt, max_tokens: stub ? 200 : 2000, temperature: 0, stream: true }),
-  }).then((r) => r.body?.cancel()).catch(() => {});
+  }).then(async (r) => { for await (const chunk of r.body) void chunk; }).catch(() => {}); // read until aborted
   await page.waitForFunction(() => Number(document.getElementById('seq-running').textContent) >= 1, null, { timeout: 60000 });
   check(true, 'a running sequence is shown');
   if (!stub) {

@@ -115,6 +115,15 @@ try {
   check(true, 'screenshot saved to ' + screenshot);
   abort.abort();
   await long;
+
+  // The stream drops (the browser goes offline): the page says so, then reopens it and goes on.
+  await context.setOffline(true);
+  await page.waitForFunction(() => /reconnecting/.test(document.getElementById('connection').textContent), null, { timeout: 15000 });
+  check(true, 'a dropped stream is noticed');
+  const dropped = Number(await page.evaluate(() => document.body.dataset.updates));
+  await context.setOffline(false);
+  await page.waitForFunction((n) => Number(document.body.dataset.updates) >= n + 2, dropped, { timeout: 30000 });
+  check(true, 'the page reopens the stream and the updates go on');
   check(errors.length === 0, 'no script errors on the page' + (errors.length ? ': ' + errors.join('; ') : ''));
   console.log('all checks passed');
 } finally {

@@ -65,6 +65,7 @@ public final class Gateway implements AutoCloseable {
                 settings.host(), binding.localAddress().getPort(), model.chatTemplate().name(),
                 settings.maxInFlight() > 0 ? settings.maxInFlight() : "workers x " + (settings.workerMaxBatch() + settings.workerMaxQueued()),
                 settings.apiKeys().isEmpty() ? "" : "; API keys required");
+        log.info("cluster dashboard at http://{}:{}/dashboard", settings.host(), binding.localAddress().getPort());
         return new Gateway(binding, model, admission, capacity);
     }
 

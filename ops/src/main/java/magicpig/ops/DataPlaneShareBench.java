@@ -75,6 +75,12 @@ final class DataPlaneShareBench {
             err.printf(Locale.ROOT, "%s: %d layers, %d heads x %d dims; context %d (%d offloaded in %d blocks over %d shards), K=%d L=%d, "
                     + "%d decode steps after %d warm-up%n", model.name(), c.layers(), c.heads(), c.headDim(), o.context(), offloaded, blocks,
                     o.shards(), o.lshK(), o.lshL(), o.steps(), o.warmup());
+            // compile the forward pass and the sampler before anything is timed, so that the first row does not pay for it
+            try (ComputeBackend.InferenceSession s = model.llama().newSession(prompt.length + 65, settings.factory().create(c))) {
+                Sampler greedy = new Sampler(SamplingSettings.GREEDY, c.vocabSize());
+                int token = greedy.sample(s.prefill(prompt));
+                for (int i = 0; i < 64; i++) token = greedy.sample(s.decode(token));
+            }
             List<Row> rows = new ArrayList<>();
             if (o.ipc()) rows.add(measure("ipc", model, settings, prompt, o, "ipc", err));
             if (o.udp()) rows.add(measure("udp loopback", model, settings, prompt, o, "udp", err));

@@ -109,9 +109,12 @@ class MultiJvmParityTest {
                 MultiJvmShardTest.awaitShards(gateway, 1);
                 cluster(gateway, name + "-warm", prompt, tokens); // warms the worker's batched forward pass
                 check(gateway, name, prompt, local, 1);
-                try (NodeProcess b = shardNode(seed); NodeProcess c = shardNode(seed)) {
+                List<NodeProcess> more = shardNodes(seed, 2);
+                try {
                     MultiJvmShardTest.awaitShards(gateway, 3);
                     check(gateway, name, prompt, local, 3);
+                } finally {
+                    for (NodeProcess p : more) p.close();
                 }
             }
         }
@@ -197,6 +200,34 @@ class MultiJvmParityTest {
     static NodeProcess shardNode(String seed) throws Exception {
         return NodeProcess.start(seed, "pekko.remote.artery.canonical.port = 0", "magicpig.roles = [cpu-attention]",
                 "magicpig.shard.count = 1", "magicpig.shard.memory-budget = 64MiB", "magicpig.http.port = 0");
+    }
+
+    /** n shard nodes started side by side; none is left running when one fails to start. */
+    static List<NodeProcess> shardNodes(String seed, int n) throws Exception {
+        List<java.util.concurrent.CompletableFuture<NodeProcess>> starting = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            starting.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return shardNode(seed);
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            }));
+        }
+        List<NodeProcess> up = new ArrayList<>();
+        Exception failure = null;
+        for (var f : starting) {
+            try {
+                up.add(f.get());
+            } catch (Exception e) {
+                failure = e;
+            }
+        }
+        if (failure != null) {
+            for (NodeProcess p : up) p.close();
+            throw failure;
+        }
+        return up;
     }
 
     static List<ActorRef<AttentionShard.Command>> shards(ClusterNode node) throws Exception {

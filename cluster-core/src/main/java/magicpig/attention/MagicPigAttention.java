@@ -46,7 +46,7 @@ public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScra
     MagicPigAttention(LlamaConfig config, AttentionSettings settings, int threshold) {
         super(config, settings);
         this.threshold = threshold;
-        this.weights = new LogWeights(new InclusionProbability(settings.lshK(), settings.lshL(), threshold));
+        this.weights = LogWeights.of(settings.lshK(), settings.lshL(), threshold);
         this.maxStatic = settings.maxStatic();
         this.queries = new LshQueries(config, settings);
         this.offloaded = new OffloadedHead[layers][kvHeads];

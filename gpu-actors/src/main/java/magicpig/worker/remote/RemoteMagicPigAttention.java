@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import magicpig.attention.AttentionSettings;
 import magicpig.attention.HeadSlice;
-import magicpig.attention.InclusionProbability;
 import magicpig.attention.LogWeights;
 import magicpig.attention.LshBlock;
 import magicpig.attention.OffloadedHead;
@@ -136,7 +135,7 @@ public final class RemoteMagicPigAttention extends SparseAttention<LshBlock.Samp
         this.params = new BlockParams(settings.seed(), settings.lshK(), settings.lshL(), settings.lshThreshold(), headDim, layers, kvHeads);
         this.ackTimeoutNs = ackTimeout.toNanos();
         this.sparse = sparseLayers();
-        this.weights = new LogWeights(new InclusionProbability(settings.lshK(), settings.lshL(), settings.lshThreshold()));
+        this.weights = LogWeights.of(settings.lshK(), settings.lshL(), settings.lshThreshold());
         this.maxStatic = settings.maxStatic();
         this.spilled = new OffloadedHead[layers][kvHeads];
         for (int l : sparse) for (int kv = 0; kv < kvHeads; kv++) spilled[l][kv] = new OffloadedHead(queries.hash(l, kv), headDim);

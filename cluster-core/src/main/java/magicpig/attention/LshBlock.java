@@ -188,11 +188,23 @@ public final class LshBlock {
         return found;
     }
 
-    /** Scratch of one thread for {@link #attend}, sized for the largest block. */
+    /** Scratch of one thread for {@link #attend}, for blocks of up to a given size (by default the largest). */
     public static final class SampleScratch {
-        final CollisionCounter counter = new CollisionCounter(LshTables.MAX_BLOCK);
-        final float[] scores = new float[LshTables.MAX_BLOCK];
-        final float[] keyNorms = new float[LshTables.MAX_BLOCK];
-        final long[] offsets = new long[LshTables.MAX_BLOCK];
+        final CollisionCounter counter;
+        final float[] scores;
+        final float[] keyNorms;
+        final long[] offsets;
+
+        public SampleScratch() {
+            this(LshTables.MAX_BLOCK);
+        }
+
+        /** For blocks of at most {@code maxTokens} tokens. */
+        public SampleScratch(int maxTokens) {
+            counter = new CollisionCounter(maxTokens);
+            scores = new float[maxTokens];
+            keyNorms = new float[maxTokens];
+            offsets = new long[maxTokens];
+        }
     }
 }

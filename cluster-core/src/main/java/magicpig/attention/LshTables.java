@@ -150,20 +150,27 @@ public final class LshTables {
      * Phase 3 for T of 1 or 2 (the default), with two bitmaps of the block instead of counters:
      * a token seen once sets its bit in {@code once}, seen again in {@code twice}. The bitmaps
      * (2 x 8 KiB for the largest block) stay in the first-level cache, where the counters (256 KiB)
-     * did not, and the update has no branch. The candidates come out in ascending token order
-     * (records are then read in address order), and both bitmaps are zero again on return.
+     * did not, and the update has no branch. The query's buckets are first copied, one bulk copy
+     * per table, into one heap array: the copies keep many cache misses in flight, where the
+     * marking loop, walking the segment itself, had few (about 25% faster per query, alternating
+     * the two in one process). The candidates come out in ascending token order (records are then
+     * read in address order), and both bitmaps are zero again on return.
      */
     private int markTwice(int threshold, int[] ranges, CollisionCounter counter) {
         long[] once = counter.once(), twice = counter.twice();
+        char[] buf = counter.gathered(ranges, tables);
+        int total = 0;
         for (int t = 0; t < tables; t++) {
-            long tb = (long) t * n;
-            for (int j = ranges[2 * t], to = ranges[2 * t + 1]; j < to; j++) {
-                int i = tokens.getAtIndex(CHAR, tb + j);
-                int w = i >>> 6;
-                long bit = 1L << i, seen = once[w];
-                twice[w] |= seen & bit;
-                once[w] = seen | bit;
-            }
+            int from = ranges[2 * t], len = ranges[2 * t + 1] - from;
+            MemorySegment.copy(tokens, CHAR, ((long) t * n + from) * 2, buf, total, len);
+            total += len;
+        }
+        for (int j = 0; j < total; j++) {
+            int i = buf[j];
+            int w = i >>> 6;
+            long bit = 1L << i, seen = once[w];
+            twice[w] |= seen & bit;
+            once[w] = seen | bit;
         }
         long[] hits = threshold == 1 ? once : twice;
         int[] cand = counter.candidates();

@@ -102,6 +102,20 @@ public abstract class SparseAttention<S> implements Attention {
     protected void beforeStep(int layer, int pos) {}
 
     /**
+     * MagicPIG's spill rule: when the static set of a layer would hold more than {@code maxStatic}
+     * tokens at this step, its oldest generated tokens, from {@code genStart[layer]}, go to the
+     * sampled set, down to {@code maxStatic} minus half the generated window, the current token kept
+     * exact. Returns the end of the tokens to spill; {@code genStart[layer]} when none are.
+     */
+    protected int spillEnd(int layer, int pos, int maxStatic) {
+        int from = genStart[layer];
+        int over = staticCount(layer, pos) - maxStatic;
+        if (over <= 0) return from;
+        int window = maxStatic - settings.sink() - settings.local();
+        return Math.max(from, Math.min(pos, from + over + window / 2));
+    }
+
+    /**
      * Prepares the query heads of one kv head ({@code q[qOff + h * headDim ..]} for h in the group);
      * runs in parallel over kv heads, before their static parts.
      */
@@ -122,6 +136,15 @@ public abstract class SparseAttention<S> implements Attention {
      */
     protected boolean offloadedRemotely() {
         return false;
+    }
+
+    /**
+     * Remote methods: parts of a layer's offloaded set that this process holds besides the remote
+     * ones (MagicPIG's spilled generated tokens), attended by {@link #attendOffloaded} while the
+     * replies are in flight.
+     */
+    protected int localParts(int layer) {
+        return 0;
     }
 
     /**
@@ -222,21 +245,32 @@ public abstract class SparseAttention<S> implements Attention {
         Arrays.fill(attended, pos + 1);
     }
 
-    /** A sparse step of a remote method: prepare all, send, static parts while the replies travel, receive, merge. */
+    /**
+     * A sparse step of a remote method: prepare all, send, static parts (and local parts) while the
+     * replies travel, receive, merge: static, then remote, then local, the order of the in-process
+     * method's parts (prompt blocks before spilled ones).
+     */
     private void remoteStep(int layer, float[] q, int qOff, int pos, float[] out, int outOff) {
         staticBody.set(layer, q, qOff, pos, false);
+        int local = localParts(layer);
         try {
             Parallel.forEach(kvHeads, prepareBody);
             sendOffloaded(layer, pos, q, qOff);
             Parallel.forEach(kvHeads, staticBody);
+            if (local > 0) {
+                ensureParts(local);
+                offloadedBody.set(layer, q, qOff, local);
+                Parallel.forEach(heads * local, offloadedBody);
+            }
             for (PartialState p : remoteParts) p.reset();
             receiveOffloaded(layer, remoteParts);
         } finally {
-            staticBody.q = null;
+            staticBody.q = offloadedBody.q = null;
         }
         for (int h = 0; h < heads; h++) {
             PartialState st = staticParts[h / group][h % group];
             st.merge(remoteParts[h]);
+            for (int p = 0; p < local; p++) st.merge(offParts[h][p]);
             st.writeOutput(out, outOff + h * headDim);
             attended[h] = st.nnz();
         }
@@ -245,6 +279,11 @@ public abstract class SparseAttention<S> implements Attention {
     /** Keys whose values entered query head h's output in the last decode call (static + offloaded). */
     public int attendedKeys(int head) {
         return attended[head];
+    }
+
+    /** First generated position still in the exact static set of a layer (earlier ones were spilled). */
+    public int staticGeneratedFrom(int layer) {
+        return genStart[layer];
     }
 
     /** Tokens in the cache at the last decode call. */

@@ -285,8 +285,11 @@ public final class RemoteMagicPigAttention extends SparseAttention<Void> {
         } finally {
             merger.into(-1, null);
         }
-        roundTripNanos += System.nanoTime() - sentAt;
+        long nanos = System.nanoTime() - sentAt;
+        roundTripNanos += nanos;
         roundTrips++;
+        StepObserver o = observer();
+        if (o != null) o.remoteRoundTrip(layer, nanos);
     }
 
     /**

@@ -47,6 +47,8 @@ final class NodeCommand {
         SETTINGS.put("aeron-port", "magicpig.aeron.port");
         SETTINGS.put("max-in-flight", "magicpig.http.max-in-flight");
         SETTINGS.put("served-model-name", "magicpig.http.served-model-name");
+        SETTINGS.put("metrics-port", "magicpig.metrics.port");
+        SETTINGS.put("metrics", "magicpig.metrics.enabled");
     }
 
     private NodeCommand() {}

@@ -288,6 +288,12 @@ public final class ClusterNode implements AutoCloseable {
         return gateway != null ? gateway.port() : metricsServer.port();
     }
 
+    /** The host {@link #metricsPort()} listens on. */
+    public String metricsHost() {
+        return gateway != null ? system.settings().config().getString("magicpig.http.host")
+                : MetricsExtension.get(system).settings().host();
+    }
+
     /** The port the OpenAI API listens on (the chosen one when magicpig.http.port is 0); only on gateway nodes. */
     public int httpPort() {
         return gateway().port();

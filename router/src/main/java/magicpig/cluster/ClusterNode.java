@@ -95,6 +95,7 @@ public final class ClusterNode implements AutoCloseable {
         if (roles.isEmpty()) throw new IllegalArgumentException("a node needs at least one role");
         Config full = ConfigFactory.parseMap(Map.of("pekko.cluster.roles", List.copyOf(roles))).withFallback(config);
         GatewaySettings http = roles.contains(GATEWAY) ? GatewaySettings.from(mp) : null;
+        MetricsExtension.MetricsSettings.from(mp.getConfig("metrics")); // bad settings fail here, before anything starts
         Model model = roles.contains(GPU_WORKER) ? loadModel(mp) : null;
         ServedModel served = null;
         MetricsServer metricsServer = null;

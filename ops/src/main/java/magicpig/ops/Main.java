@@ -34,7 +34,8 @@ public final class Main {
               bench batching [--model M] [--dtype T] [--sequences 8] [--tokens 16]
               bench dataplane [--window W] [--mtu BYTES]   worker<->shard round trip over Aeron IPC and UDP
               bench metrics [--model M] [--dtype T] [--attention magicpig|dense] [--sequences 4] [--tokens 256]
-                        [--prompt-tokens 512] [--rounds 4]   decode tok/s with metrics off vs on + the dashboard open
+                        [--prompt-tokens 512] [--rounds 12] [--mode concurrent|alternate]
+                        decode tok/s with metrics off vs on + the dashboard open, as a ratio
               eval attention [--out DIR] [...]
 
             --backend: where the model runs: auto (a CUDA GPU when one is usable, else the CPU, saying why

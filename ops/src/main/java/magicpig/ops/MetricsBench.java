@@ -18,12 +18,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
 import magicpig.cluster.ClusterNode;
 import magicpig.cluster.SequenceClient;
 import magicpig.sampling.SamplingSettings;
+import magicpig.tensor.Parallel;
 import magicpig.worker.GenerationRequest;
 import magicpig.worker.SequenceEvent;
 
@@ -39,21 +44,26 @@ import magicpig.worker.SequenceEvent;
  *   <li>{@code concurrent} (default): both nodes run their workload at the same time, and each one's
  *       decode tokens/s is counted over the interval where both were decoding. Whatever else loads
  *       the machine then hits both runs alike, which is what makes the ratio measurable on a shared
- *       machine; the two nodes share the cores fairly, so the one that spends more CPU per token
- *       decodes fewer.
+ *       machine. The engine's compute pool ({@link Parallel}) is one per JVM and goes to whichever
+ *       caller takes it first, which would favour one node; so this mode runs in a JVM of its own
+ *       with {@code -Dmagicpig.threads=1} (started for it when needed), where each node computes on
+ *       its own thread and the operating system shares the cores between them fairly: the node
+ *       that spends more CPU per token decodes fewer.
  *   <li>{@code alternate}: one node after the other, the order swapped every round; each run has
  *       the machine to itself (the other node idles), so the rates are the real ones, but the
  *       machine's own drift between two runs enters the ratio. Also reports the process's CPU time
  *       per decoded token of each run.
  * </ul>
  * Reports the ratio on/off per round, the median over the rounds and the ratio of the sums.
+ * {@code --control} runs the concurrent rounds with metrics off on both nodes: the ratio it reports
+ * is the harness's own bias between its two nodes.
  */
 final class MetricsBench {
     private MetricsBench() {}
 
     static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         Flags f = Flags.parse(args, 2, Set.of("model", "dtype", "sequences", "tokens", "prompt-tokens", "rounds", "attention", "mode"),
-                Set.of());
+                Set.of("control"));
         String model = f.get("model", "synthetic:tiny");
         String dtype = f.get("dtype", "f32");
         String attention = f.get("attention", "magicpig");
@@ -64,19 +74,22 @@ final class MetricsBench {
         }
         if (!attention.equals("dense") && !attention.equals("magicpig")) throw new UsageException("--attention dense|magicpig");
         String mode = f.get("mode", "concurrent");
+        boolean control = f.has("control");
+        if (control && !mode.equals("concurrent")) throw new UsageException("--control goes with --mode concurrent");
         if (!mode.equals("concurrent") && !mode.equals("alternate")) throw new UsageException("--mode concurrent|alternate");
+        if (mode.equals("concurrent") && Parallel.threads() != 1) return reexecWithOneComputeThread(args, err);
         err.printf(Locale.ROOT, "%s (%s), %s attention, %d sequences x %d tokens after a %d-token prompt, %d %s rounds%n",
                 model, dtype, attention, n, tokens, promptTokens, rounds, mode);
         try (ClusterNode off = start(false, model, dtype, attention, n)) {
-            try (ClusterNode on = start(true, model, dtype, attention, n)) {
+            try (ClusterNode on = start(!control, model, dtype, attention, n)) {
                 err.println("warm-up runs (not counted): the JIT compiles both nodes' code first");
                 run(off, false, "warm", n, tokens, promptTokens, err);
-                run(on, true, "warm", n, tokens, promptTokens, err);
+                run(on, !control, "warm", n, tokens, promptTokens, err);
                 double[][] rates = new double[rounds][2], cpu = new double[rounds][2];
                 int counted = 0;
                 for (int r = 0; r < rounds; r++) {
                     if (mode.equals("concurrent")) {
-                        double[] both = together(off, on, "round " + (r + 1), n, tokens, promptTokens, err);
+                        double[] both = together(off, on, !control, "round " + (r + 1), n, tokens, promptTokens, err);
                         if (both != null) rates[counted++] = both;
                         continue;
                     }
@@ -90,10 +103,25 @@ final class MetricsBench {
                     if (counted == 0) throw new IllegalStateException("no round had the two runs decoding together for a second; use more --tokens");
                     rates = Arrays.copyOf(rates, counted);
                 }
+                if (control) out.println("control: both nodes have metrics off (the harness's own bias between its two nodes)");
                 report(rates, mode.equals("alternate") ? cpu : null, out);
             }
         }
         return 0;
+    }
+
+    /** Runs this bench again in a new JVM with -Dmagicpig.threads=1 (the same JVM flags and class path); returns its status. */
+    private static int reexecWithOneComputeThread(String[] args, PrintStream err) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) if (!a.startsWith("-Dmagicpig.threads=")) cmd.add(a);
+        cmd.add("-Dmagicpig.threads=1");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.addAll(List.of(args));
+        err.println("concurrent mode: running in a new JVM with one compute thread per node (-Dmagicpig.threads=1)");
+        return new ProcessBuilder(cmd).inheritIO().start().waitFor();
     }
 
     private static void report(double[][] rates, double[][] cpuOrNull, PrintStream out) {
@@ -153,29 +181,47 @@ final class MetricsBench {
     }
 
     /**
-     * Both workloads at once; returns {off, on} decode tokens/s over the interval where both were
-     * decoding, or null (the round is not counted) when that was under a second.
+     * Both workloads at once, each from a thread of its own released together; returns {off, on}
+     * decode tokens/s over the interval where both were decoding, or null (the round is not counted)
+     * when that was under a second.
      */
-    private static double[] together(ClusterNode off, ClusterNode on, String label, int n, int tokens, int promptTokens, PrintStream err)
-            throws Exception {
-        var offRun = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+    private static double[] together(ClusterNode off, ClusterNode on, boolean dashboardOn, String label, int n, int tokens, int promptTokens,
+                                     PrintStream err) throws Exception {
+        Dashboard dashboard = dashboardOn ? Dashboard.open(on.httpPort()) : null;
+        try {
+            CountDownLatch go = new CountDownLatch(1);
+            CompletableFuture<Result> offRun = workloadOnItsOwnThread(off, go, label + " off", n, tokens, promptTokens);
+            CompletableFuture<Result> onRun = workloadOnItsOwnThread(on, go, label + " on", n, tokens, promptTokens);
+            go.countDown();
+            Result a = offRun.get(30, TimeUnit.MINUTES), b = onRun.get(30, TimeUnit.MINUTES);
+            if (dashboard != null && dashboard.events() == 0) throw new IllegalStateException("the dashboard client received no event");
+            long from = Math.max(a.decodeStart(), b.decodeStart()), to = Math.min(a.end(), b.end());
+            if (to - from < 1_000_000_000L) {
+                err.printf(Locale.ROOT, "%s: the two runs decoded together for only %.0f ms; not counted%n", label, Math.max(0, to - from) / 1e6);
+                return null;
+            }
+            double offRate = a.rate(from, to), onRate = b.rate(from, to);
+            err.printf(Locale.ROOT, "%s, together for %.1f s: %.2f and %.2f decode tok/s%s%n", label, (to - from) / 1e9, offRate, onRate,
+                    dashboard == null ? "" : " (" + dashboard.events() + " dashboard events, " + dashboard.scrapes() + " scrapes read)");
+            return new double[] {offRate, onRate};
+        } finally {
+            if (dashboard != null) dashboard.close();
+        }
+    }
+
+    private static CompletableFuture<Result> workloadOnItsOwnThread(ClusterNode node, CountDownLatch go, String label, int n, int tokens,
+                                                                    int promptTokens) {
+        CompletableFuture<Result> result = new CompletableFuture<>();
+        Thread.ofPlatform().name("bench " + label).start(() -> {
             try {
-                return workload(off.client(), label.replace(' ', '-') + "-off-" + System.nanoTime(), n, tokens, promptTokens,
-                        off.model().config().vocabSize());
-            } catch (Exception e) {
-                throw new java.util.concurrent.CompletionException(e);
+                go.await();
+                result.complete(workload(node.client(), label.replace(' ', '-') + "-" + System.nanoTime(), n, tokens, promptTokens,
+                        node.model().config().vocabSize()));
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
             }
         });
-        Result onRun = run(on, true, label, n, tokens, promptTokens, null);
-        Result offResult = offRun.get(30, TimeUnit.MINUTES);
-        long from = Math.max(offResult.decodeStart(), onRun.decodeStart()), to = Math.min(offResult.end(), onRun.end());
-        if (to - from < 1_000_000_000L) {
-            err.printf(Locale.ROOT, "%s: the two runs decoded together for only %.0f ms; not counted%n", label, Math.max(0, to - from) / 1e6);
-            return null;
-        }
-        double offRate = offResult.rate(from, to), onRate = onRun.rate(from, to);
-        err.printf(Locale.ROOT, "%s, together for %.1f s: metrics off %.2f, on %.2f decode tok/s%n", label, (to - from) / 1e9, offRate, onRate);
-        return new double[] {offRate, onRate};
+        return result;
     }
 
     private static ClusterNode start(boolean metrics, String model, String dtype, String attention, int n) throws Exception {

@@ -20,9 +20,15 @@ import magicpig.model.LlamaConfig;
  * @param seed         master seed of the LSH projections (and of the oracle's coin flips)
  * @param maxStatic    most tokens in MagicPIG's exact static set; beyond it the oldest generated
  *                     tokens spill into the sampled set (hashed and centered like the prompt)
+ * @param blockTokens  most tokens in one MagicPIG block (LSH tables and sampled partial state),
+ *                     1..65,536: offloaded tokens are cut into blocks of this size from the first,
+ *                     the last one shorter. It changes nothing but the order in which exact partial
+ *                     states are summed (which keys are sampled does not depend on it); the cluster
+ *                     places one block per shard, so the same value makes the in-process method the
+ *                     same computation as the cluster's
  */
 public record AttentionSettings(Mode mode, int lshK, int lshL, int lshThreshold, int sink, int local,
-                                DenseLayers denseLayers, Budget budget, long seed, int maxStatic) {
+                                DenseLayers denseLayers, Budget budget, long seed, int maxStatic, int blockTokens) {
 
     /** Largest L: collision counts are 16-bit. */
     public static final int MAX_TABLES = 0xFFFF;
@@ -63,11 +69,18 @@ public record AttentionSettings(Mode mode, int lshK, int lshL, int lshThreshold,
         if ((long) maxStatic < (long) sink + local + 2) {
             throw new IllegalArgumentException("--max-static: must leave room for at least 2 generated tokens beyond sink + local (" + (sink + local) + "), got " + maxStatic);
         }
+        if (blockTokens < 1 || blockTokens > LshTables.MAX_BLOCK) {
+            throw new IllegalArgumentException("--block-tokens: a block holds 1.." + LshTables.MAX_BLOCK + " tokens (indices are 16-bit), got " + blockTokens);
+        }
     }
+
+    /** The default master seed of the LSH projections; the cluster's configuration uses the same one. */
+    public static final long DEFAULT_SEED = 0x5EEDL;
 
     /** The defaults, with dense attention (the engine's default mode). */
     public static AttentionSettings defaults() {
-        return new AttentionSettings(Mode.DENSE, 10, 150, 2, 4, 64, DenseLayers.every(16), Budget.fraction(0.02), 0x5EEDL, 4096);
+        return new AttentionSettings(Mode.DENSE, 10, 150, 2, 4, 64, DenseLayers.every(16), Budget.fraction(0.02), DEFAULT_SEED, 4096,
+                LshTables.MAX_BLOCK);
     }
 
     /** The defaults with MagicPIG sampling. */
@@ -76,31 +89,35 @@ public record AttentionSettings(Mode mode, int lshK, int lshL, int lshThreshold,
     }
 
     public AttentionSettings withMode(Mode m) {
-        return new AttentionSettings(m, lshK, lshL, lshThreshold, sink, local, denseLayers, budget, seed, maxStatic);
+        return new AttentionSettings(m, lshK, lshL, lshThreshold, sink, local, denseLayers, budget, seed, maxStatic, blockTokens);
     }
 
     public AttentionSettings withLsh(int k, int l, int t) {
-        return new AttentionSettings(mode, k, l, t, sink, local, denseLayers, budget, seed, maxStatic);
+        return new AttentionSettings(mode, k, l, t, sink, local, denseLayers, budget, seed, maxStatic, blockTokens);
     }
 
     public AttentionSettings withStatic(int sink, int local) {
-        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, denseLayers, budget, seed, Math.max(maxStatic, sink + local + 2));
+        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, denseLayers, budget, seed, Math.max(maxStatic, sink + local + 2), blockTokens);
     }
 
     public AttentionSettings withDenseLayers(DenseLayers d) {
-        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, d, budget, seed, maxStatic);
+        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, d, budget, seed, maxStatic, blockTokens);
     }
 
     public AttentionSettings withBudget(Budget b) {
-        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, denseLayers, b, seed, maxStatic);
+        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, denseLayers, b, seed, maxStatic, blockTokens);
     }
 
     public AttentionSettings withSeed(long s) {
-        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, denseLayers, budget, s, maxStatic);
+        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, denseLayers, budget, s, maxStatic, blockTokens);
     }
 
     public AttentionSettings withMaxStatic(int m) {
-        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, denseLayers, budget, seed, m);
+        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, denseLayers, budget, seed, m, blockTokens);
+    }
+
+    public AttentionSettings withBlockTokens(int n) {
+        return new AttentionSettings(mode, lshK, lshL, lshThreshold, sink, local, denseLayers, budget, seed, maxStatic, n);
     }
 
     /** Checks the settings against a model: dense layers must exist. Returns this. */
@@ -111,7 +128,7 @@ public record AttentionSettings(Mode mode, int lshK, int lshL, int lshThreshold,
 
     /**
      * Reads the attention flags ({@code attention, lsh-k, lsh-l, lsh-threshold, sink, local,
-     * dense-layers, budget, seed, max-static}; names without the leading dashes) from a flag map,
+     * dense-layers, budget, seed, max-static, block-tokens}; names without the leading dashes) from a flag map,
      * removing those it used; absent flags keep this instance's values.
      */
     public AttentionSettings consume(Map<String, String> flags) {
@@ -125,8 +142,9 @@ public record AttentionSettings(Mode mode, int lshK, int lshL, int lshThreshold,
         int lo = Flags.takeInt(flags, "local", local);
         long seed = Flags.takeLong(flags, "seed", this.seed);
         int ms = Flags.takeInt(flags, "max-static", Math.max(maxStatic, s + lo + 2));
+        int bt = Flags.takeInt(flags, "block-tokens", blockTokens);
         return new AttentionSettings(m == null ? mode : Mode.parse(m), k, l, t, s, lo,
-                d == null ? denseLayers : DenseLayers.parse(d), b == null ? budget : Budget.parse(b), seed, ms);
+                d == null ? denseLayers : DenseLayers.parse(d), b == null ? budget : Budget.parse(b), seed, ms, bt);
     }
 
     /** {@link #defaults()} updated from the flags (consumed from the map). */
@@ -150,7 +168,8 @@ public record AttentionSettings(Mode mode, int lshK, int lshL, int lshThreshold,
     public String describe() {
         return switch (mode) {
             case DENSE -> "dense";
-            case MAGICPIG -> "magicpig K=" + lshK + " L=" + lshL + " T=" + lshThreshold + " sink=" + sink + " local=" + local + " dense-layers=" + denseLayers;
+            case MAGICPIG -> "magicpig K=" + lshK + " L=" + lshL + " T=" + lshThreshold + " sink=" + sink + " local=" + local + " dense-layers=" + denseLayers
+                    + (blockTokens == LshTables.MAX_BLOCK ? "" : " block-tokens=" + blockTokens);
             default -> mode.flag + " budget=" + budget + " sink=" + sink + " local=" + local + " dense-layers=" + denseLayers;
         };
     }

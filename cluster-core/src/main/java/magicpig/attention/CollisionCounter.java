@@ -3,17 +3,22 @@ package magicpig.attention;
 import java.util.Arrays;
 
 /**
- * Per-query collision counts over the tokens of one block, without clearing between queries: each
- * slot holds {@code epoch << 16 | count}, and a slot whose epoch is not the current one counts as
+ * Per-query scratch of retrieval over the tokens of one block. For T above 2, collision counts
+ * without clearing between queries: each slot holds {@code epoch << 16 | count}, and a slot whose epoch is not the current one counts as
  * zero. A new query bumps the epoch; the array is cleared only when the 16-bit epoch wraps, once
  * every 65,535 queries. Tokens that reach the threshold are appended to {@link #candidates()} at
- * the moment they reach it, so no second pass over the block is needed.
+ * the moment they reach it, so no second pass over the block is needed. For T of 1 or 2, two
+ * bitmaps (seen once, seen twice) that retrieval leaves zeroed; candidates then come in ascending
+ * token order.
  *
  * <p>Scratch of one thread; sized for the largest block ({@value LshTables#MAX_BLOCK} tokens).
  */
 public final class CollisionCounter {
     private final int[] slots;
     private final int[] candidates;
+    /** Bitmaps of tokens seen once and twice (T <= 2), zero between queries. */
+    private final long[] once;
+    private final long[] twice;
     private int epoch;
     private int[] ranges = new int[2 * 256];
 
@@ -23,6 +28,8 @@ public final class CollisionCounter {
         }
         this.slots = new int[capacity];
         this.candidates = new int[capacity];
+        this.once = new long[(capacity + 63) >>> 6];
+        this.twice = new long[(capacity + 63) >>> 6];
     }
 
     public int capacity() {
@@ -44,11 +51,19 @@ public final class CollisionCounter {
         return ranges;
     }
 
+    long[] once() {
+        return once;
+    }
+
+    long[] twice() {
+        return twice;
+    }
+
     int[] slots() {
         return slots;
     }
 
-    /** Token indices (relative to the block) retrieved by the last query, in the order they qualified. */
+    /** Token indices (relative to the block) retrieved by the last query. */
     public int[] candidates() {
         return candidates;
     }

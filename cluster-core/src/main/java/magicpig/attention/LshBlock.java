@@ -47,7 +47,7 @@ public final class LshBlock {
      */
     public static LshBlock build(HeadSlice kv, int headDim, int start, int n, float[] center, SimHash hash, Arena arena) {
         checkSize(n);
-        MemorySegment data = arena.allocate(recordBytes(n, headDim), 64);
+        MemorySegment data = magicpig.tensor.HugePages.allocate(arena, recordBytes(n, headDim));
         return index(kv, start, HeadSlice.interleaved(data, headDim), headDim, start, n, center, hash, arena);
     }
 
@@ -166,13 +166,12 @@ public final class LshBlock {
         float[] dots = scratch.scores;
         float[] keyNorms = scratch.keyNorms;
         MemorySegment data = records.keys();
-        // pass 1: q·(k - c) of every candidate, four at a time so four scattered reads are in flight
+        // pass 1: q·(k - c) of every candidate, eight at a time so eight scattered reads are in flight
+        long[] off = scratch.offsets;
+        for (int j = 0; j < found; j++) off[j] = records.keyOffset(cand[j]);
         int j = 0;
-        for (; j + 4 <= found; j += 4) {
-            VectorMath.dot4(q, qOff, data, records.keyOffset(cand[j]), records.keyOffset(cand[j + 1]),
-                    records.keyOffset(cand[j + 2]), records.keyOffset(cand[j + 3]), headDim, dots, j);
-        }
-        for (; j < found; j++) dots[j] = VectorMath.dot(q, qOff, data, records.keyOffset(cand[j]), headDim);
+        for (; j + 8 <= found; j += 8) VectorMath.dot8(q, qOff, data, off, j, headDim, dots, j);
+        for (; j < found; j++) dots[j] = VectorMath.dot(q, qOff, data, off[j], headDim);
         for (j = 0; j < found; j++) keyNorms[j] = norms.getAtIndex(FLOAT, cand[j]);
         // pass 2: s = q·(k - c)/sqrt(d) - ln(u(cos) + 1e-4), vectorised
         float scale = (float) (1 / Math.sqrt(headDim));
@@ -180,18 +179,32 @@ public final class LshBlock {
             float logFull = (float) Math.log(1 + InclusionProbability.FLOOR);
             for (j = 0; j < found; j++) dots[j] = dots[j] * scale - logFull;
         } else {
-            weights.logits(dots, keyNorms, found, qNorm, scale, dots, scratch.buf);
+            weights.logits(dots, keyNorms, found, qNorm, scale, dots);
         }
-        // pass 3: softmax-weighted values
-        PartialSoftmax.accumulate(dots, found, cand, 0, records, headDim, out);
+        // pass 3: softmax-weighted values, eight at a time
+        long toValue = records.valueOffset(0) - records.keyOffset(0);
+        for (j = 0; j < found; j++) off[j] += toValue;
+        PartialSoftmax.accumulate(dots, found, off, data, headDim, out);
         return found;
     }
 
-    /** Scratch of one thread for {@link #attend}, sized for the largest block. */
+    /** Scratch of one thread for {@link #attend}, for blocks of up to a given size (by default the largest). */
     public static final class SampleScratch {
-        final CollisionCounter counter = new CollisionCounter(LshTables.MAX_BLOCK);
-        final float[] scores = new float[LshTables.MAX_BLOCK];
-        final float[] keyNorms = new float[LshTables.MAX_BLOCK];
-        final double[] buf = new double[2 * LogWeights.CHUNK];
+        final CollisionCounter counter;
+        final float[] scores;
+        final float[] keyNorms;
+        final long[] offsets;
+
+        public SampleScratch() {
+            this(LshTables.MAX_BLOCK);
+        }
+
+        /** For blocks of at most {@code maxTokens} tokens. */
+        public SampleScratch(int maxTokens) {
+            counter = new CollisionCounter(maxTokens);
+            scores = new float[maxTokens];
+            keyNorms = new float[maxTokens];
+            offsets = new long[maxTokens];
+        }
     }
 }

@@ -13,7 +13,7 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Retrieval ({@link #collide}) walks the query's bucket in every table and counts, per token,
  * the tables it shares with the query; a token becomes a candidate the moment its count reaches
- * the threshold T (step 5).
+ * the threshold T (step 5). For T of 1 or 2 it marks two bitmaps instead of counting.
  */
 public final class LshTables {
     /** Largest block: token indices must fit a char. */
@@ -46,7 +46,7 @@ public final class LshTables {
         if (codes.length < (long) tables * n) throw new IllegalArgumentException("need " + tables + " x " + n + " codes");
         int buckets = 1 << k;
         MemorySegment offsets = arena.allocate((long) tables * (buckets + 1) * Integer.BYTES, 64);
-        MemorySegment tokens = arena.allocate((long) tables * n * Character.BYTES, 64);
+        MemorySegment tokens = magicpig.tensor.HugePages.allocate(arena, (long) tables * n * Character.BYTES);
         int[] count = new int[buckets + 1];
         for (int t = 0; t < tables; t++) {
             java.util.Arrays.fill(count, 0);
@@ -126,6 +126,10 @@ public final class LshTables {
             int from = ranges[2 * t];
             if (from < ranges[2 * t + 1]) touch += tokens.getAtIndex(CHAR, (long) t * n + from);
         }
+        if (threshold <= 2) {
+            VectorMath.consume(touch);
+            return markTwice(threshold, ranges, counter);
+        }
         // phase 3: count
         int found = 0;
         for (int t = 0; t < tables; t++) {
@@ -139,6 +143,40 @@ public final class LshTables {
             }
         }
         VectorMath.consume(touch);
+        return found;
+    }
+
+    /**
+     * Phase 3 for T of 1 or 2 (the default), with two bitmaps of the block instead of counters:
+     * a token seen once sets its bit in {@code once}, seen again in {@code twice}. The bitmaps
+     * (2 x 8 KiB for the largest block) stay in the first-level cache, where the counters (256 KiB)
+     * did not, and the update has no branch. The candidates come out in ascending token order
+     * (records are then read in address order), and both bitmaps are zero again on return.
+     */
+    private int markTwice(int threshold, int[] ranges, CollisionCounter counter) {
+        long[] once = counter.once(), twice = counter.twice();
+        for (int t = 0; t < tables; t++) {
+            long tb = (long) t * n;
+            for (int j = ranges[2 * t], to = ranges[2 * t + 1]; j < to; j++) {
+                int i = tokens.getAtIndex(CHAR, tb + j);
+                int w = i >>> 6;
+                long bit = 1L << i, seen = once[w];
+                twice[w] |= seen & bit;
+                once[w] = seen | bit;
+            }
+        }
+        long[] hits = threshold == 1 ? once : twice;
+        int[] cand = counter.candidates();
+        int found = 0, words = (n + 63) >>> 6;
+        for (int w = 0; w < words; w++) {
+            long x = hits[w];
+            while (x != 0) {
+                cand[found++] = (w << 6) + Long.numberOfTrailingZeros(x);
+                x &= x - 1;
+            }
+        }
+        java.util.Arrays.fill(once, 0, words, 0L);
+        java.util.Arrays.fill(twice, 0, words, 0L);
         return found;
     }
 

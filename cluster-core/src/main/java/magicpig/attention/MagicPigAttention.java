@@ -12,8 +12,8 @@ import magicpig.tensor.Parallel;
  * remote variant shares; this class holds the sampled blocks in process.
  *
  * <p>At {@link #prefilled}, per sparse (layer, kv head), in parallel: c = mean of the offloaded
- * prompt keys, and {@link LshBlock}s of at most 65,536 tokens holding the centered keys, values,
- * norms and tables. Per decode step: for each query head, the L codes of the raw query under its kv
+ * prompt keys, and {@link LshBlock}s of {@code blockTokens} tokens (the last shorter) holding the
+ * centered keys, values, norms and tables. Per decode step: for each query head, the L codes of the raw query under its kv
  * head's projection (computed once, four heads of a group at a time, and used for every block), |q|
  * and q·c; the static part with logits {@code (q·k - q·c)/sqrt(d)} read from the cache; each
  * block's sampled part with logits {@code q·(k - c)/sqrt(d) - ln(u + 1e-4)}; one exact merge.
@@ -46,7 +46,7 @@ public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScra
     MagicPigAttention(LlamaConfig config, AttentionSettings settings, int threshold) {
         super(config, settings);
         this.threshold = threshold;
-        this.weights = new LogWeights(new InclusionProbability(settings.lshK(), settings.lshL(), threshold));
+        this.weights = LogWeights.of(settings.lshK(), settings.lshL(), threshold);
         this.maxStatic = settings.maxStatic();
         this.queries = new LshQueries(config, settings);
         this.offloaded = new OffloadedHead[layers][kvHeads];
@@ -74,12 +74,12 @@ public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScra
 
     @Override
     protected LshBlock.SampleScratch newScratch() {
-        return new LshBlock.SampleScratch();
+        return new LshBlock.SampleScratch(settings.blockTokens());
     }
 
     @Override
     protected void buildOffloaded(int layer, int kvHead, HeadSlice kv, int from, int to) {
-        offloaded[layer][kvHead].add(kv, from, to, queries.centerOn(layer, kvHead, kv, from, to), arena);
+        offloaded[layer][kvHead].add(kv, from, to, queries.centerOn(layer, kvHead, kv, from, to), arena, settings.blockTokens());
     }
 
     @Override
@@ -89,12 +89,7 @@ public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScra
 
     @Override
     protected void beforeStep(int layer, int pos) {
-        int over = staticCount(layer, pos) - maxStatic;
-        if (over <= 0) return;
-        // spill down to maxStatic - window/2, keeping the current token exact
-        int window = maxStatic - settings.sink() - settings.local();
-        int from = genStart[layer];
-        int to = Math.min(pos, from + over + window / 2);
+        int from = genStart[layer], to = spillEnd(layer, pos, maxStatic);
         if (to <= from) return;
         Parallel.forEach(kvHeads, kv -> buildOffloaded(layer, kv, slices[layer][kv], from, to));
         genStart[layer] = to;
@@ -124,11 +119,6 @@ public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScra
     /** Tokens in the sampled set of a layer (the same for each kv head). */
     public int offloadedTokens(int layer) {
         return offloaded[layer][0] == null ? 0 : offloaded[layer][0].tokens();
-    }
-
-    /** First generated position still exact in a layer. */
-    public int staticGeneratedFrom(int layer) {
-        return genStart[layer];
     }
 
     /** Off-heap bytes of the LSH index (tables, offsets, key norms) over all layers and kv heads. */

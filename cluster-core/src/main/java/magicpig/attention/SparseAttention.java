@@ -134,6 +134,20 @@ public abstract class SparseAttention<S> implements Attention {
     protected void beforeStep(int layer, int pos) {}
 
     /**
+     * MagicPIG's spill rule: when the static set of a layer would hold more than {@code maxStatic}
+     * tokens at this step, its oldest generated tokens, from {@code genStart[layer]}, go to the
+     * sampled set, down to {@code maxStatic} minus half the generated window, the current token kept
+     * exact. Returns the end of the tokens to spill; {@code genStart[layer]} when none are.
+     */
+    protected int spillEnd(int layer, int pos, int maxStatic) {
+        int from = genStart[layer];
+        int over = staticCount(layer, pos) - maxStatic;
+        if (over <= 0) return from;
+        int window = maxStatic - settings.sink() - settings.local();
+        return Math.max(from, Math.min(pos, from + over + window / 2));
+    }
+
+    /**
      * Prepares the query heads of one kv head ({@code q[qOff + h * headDim ..]} for h in the group);
      * runs in parallel over kv heads, before their static parts.
      */
@@ -154,6 +168,15 @@ public abstract class SparseAttention<S> implements Attention {
      */
     protected boolean offloadedRemotely() {
         return false;
+    }
+
+    /**
+     * Remote methods: parts of a layer's offloaded set that this process holds besides the remote
+     * ones (MagicPIG's spilled generated tokens), attended by {@link #attendOffloaded} while the
+     * replies are in flight.
+     */
+    protected int localParts(int layer) {
+        return 0;
     }
 
     /**
@@ -233,7 +256,7 @@ public abstract class SparseAttention<S> implements Attention {
                 long t0 = observer == null ? 0 : System.nanoTime();
                 if (offloadedRemotely()) {
                     remoteStep(layer, q, qOff, pos, out, outOff);
-                    if (observer != null) report(layer, remoteParts, null, t0);
+                    if (observer != null) report(layer, true, localParts(layer), t0);
                     return;
                 }
                 ensureParts(parts);
@@ -248,7 +271,7 @@ public abstract class SparseAttention<S> implements Attention {
                     st.writeOutput(out, outOff + h * headDim);
                     attended[h] = st.nnz();
                 }
-                if (observer != null) report(layer, null, offParts, t0);
+                if (observer != null) report(layer, false, parts, t0);
                 return;
             }
         }
@@ -257,34 +280,41 @@ public abstract class SparseAttention<S> implements Attention {
         Arrays.fill(attended, pos + 1);
     }
 
-    /** Tells the observer what the step attended of the offloaded set (remote: one state per head; else parts per head). */
-    private void report(int layer, PartialState[] remote, PartialState[][] local, long t0) {
+    /** Tells the observer what the step attended of the offloaded set: the remote states (if any) and {@code parts} local parts per head. */
+    private void report(int layer, boolean remote, int parts, long t0) {
         long nanos = System.nanoTime() - t0;
         long attendedKeys = 0;
-        if (remote != null) {
-            for (PartialState p : remote) attendedKeys += p.nnz();
-        } else {
-            int parts = offloadedParts(layer);
-            for (int h = 0; h < heads; h++) for (int p = 0; p < parts; p++) attendedKeys += local[h][p].nnz();
-        }
+        if (remote) for (PartialState p : remoteParts) attendedKeys += p.nnz();
+        for (int h = 0; h < heads; h++) for (int p = 0; p < parts; p++) attendedKeys += offParts[h][p].nnz();
         observer.sparseStep(layer, attendedKeys, (long) heads * offloadedKeys(layer), nanos);
     }
 
-    /** A sparse step of a remote method: prepare all, send, static parts while the replies travel, receive, merge. */
+    /**
+     * A sparse step of a remote method: prepare all, send, static parts (and local parts) while the
+     * replies travel, receive, merge: static, then remote, then local, the order of the in-process
+     * method's parts (prompt blocks before spilled ones).
+     */
     private void remoteStep(int layer, float[] q, int qOff, int pos, float[] out, int outOff) {
         staticBody.set(layer, q, qOff, pos, false);
+        int local = localParts(layer);
         try {
             Parallel.forEach(kvHeads, prepareBody);
             sendOffloaded(layer, pos, q, qOff);
             Parallel.forEach(kvHeads, staticBody);
+            if (local > 0) {
+                ensureParts(local);
+                offloadedBody.set(layer, q, qOff, local);
+                Parallel.forEach(heads * local, offloadedBody);
+            }
             for (PartialState p : remoteParts) p.reset();
             receiveOffloaded(layer, remoteParts);
         } finally {
-            staticBody.q = null;
+            staticBody.q = offloadedBody.q = null;
         }
         for (int h = 0; h < heads; h++) {
             PartialState st = staticParts[h / group][h % group];
             st.merge(remoteParts[h]);
+            for (int p = 0; p < local; p++) st.merge(offParts[h][p]);
             st.writeOutput(out, outOff + h * headDim);
             attended[h] = st.nnz();
         }
@@ -293,6 +323,11 @@ public abstract class SparseAttention<S> implements Attention {
     /** Keys whose values entered query head h's output in the last decode call (static + offloaded). */
     public int attendedKeys(int head) {
         return attended[head];
+    }
+
+    /** First generated position still in the exact static set of a layer (earlier ones were spilled). */
+    public int staticGeneratedFrom(int layer) {
+        return genStart[layer];
     }
 
     /** Tokens in the cache at the last decode call. */

@@ -34,7 +34,12 @@
  *       serves all heads and the chunks merge as partial states (flash-decoding).</li>
  *   <li><b>Static window: spill.</b> Beyond {@code maxStatic} tokens, the oldest half of the
  *       generated window becomes a new block, hashed and centered with the same projection and c.
- *       Spills are amortised, and the exact part of a step stays bounded.</li>
+ *       Spills are amortised, and the exact part of a step stays bounded. The cluster's worker
+ *       spills by the same rule ({@link magicpig.attention.SparseAttention#spillEnd}) into blocks it
+ *       samples itself, so both paths sample the same keys.</li>
+ *   <li><b>Blocks are cut at {@code blockTokens}</b> from the first offloaded token, the cut the
+ *       cluster places on shards. Which keys are sampled does not depend on it (a key's collisions
+ *       are its own); only the order in which partial states are summed does.</li>
  *   <li><b>Allocation-free steps</b>: bodies of {@link magicpig.tensor.Parallel} loops are reused
  *       objects, per-thread scratch comes from a pool, and the vector kernels are written so C2
  *       keeps vectors in registers (the log-weight kernel is one branch-free method: split into

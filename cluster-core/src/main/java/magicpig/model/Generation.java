@@ -16,6 +16,16 @@ public final class Generation {
     }
 
     /**
+     * Sees the logits of each step just before its token is sampled from them; {@code index} is the
+     * number of tokens generated before it. The array is the engine's and is overwritten by the next
+     * step: copy what you keep.
+     */
+    @FunctionalInterface
+    public interface LogitsSink {
+        void accept(int index, float[] logits);
+    }
+
+    /**
      * @param finishReason "stop" (end-of-text token or the sink stopped) or "length" (token limit or context full)
      */
     public record Result(int promptTokens, int[] tokens, String finishReason, long prefillNanos, long decodeNanos) {
@@ -49,6 +59,12 @@ public final class Generation {
     /** The same, on a chosen compute backend (the model gives the tokenizer's stop tokens and the shape). */
     public static Result run(ComputeBackend backend, Model model, int[] prompt, int maxTokens, SamplingSettings sampling,
                              Attention.Factory attention, TokenSink sink) {
+        return run(backend, model, prompt, maxTokens, sampling, attention, sink, null);
+    }
+
+    /** The same, showing each step's logits to {@code logitsSink} (may be null). */
+    public static Result run(ComputeBackend backend, Model model, int[] prompt, int maxTokens, SamplingSettings sampling,
+                             Attention.Factory attention, TokenSink sink, LogitsSink logitsSink) {
         if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty (not even a BOS token)");
         if (maxTokens < 0) throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
         checkPromptFits(model, prompt.length);
@@ -66,6 +82,7 @@ public final class Generation {
             float[] logits = session.prefill(prompt);
             prefillNanos = System.nanoTime() - t0;
             while (true) {
+                if (logitsSink != null) logitsSink.accept(n, logits);
                 int token = sampler.sample(logits);
                 if (model.endsText(token)) {
                     finish = "stop";

@@ -32,8 +32,8 @@ public final class KvCache implements AutoCloseable {
         this.values = new MemorySegment[config.layers()];
         long bytes = (long) capacity * kvDim * Float.BYTES;
         for (int l = 0; l < config.layers(); l++) {
-            keys[l] = arena.allocate(bytes, 64);
-            values[l] = arena.allocate(bytes, 64);
+            keys[l] = magicpig.tensor.HugePages.allocate(arena, bytes);
+            values[l] = magicpig.tensor.HugePages.allocate(arena, bytes);
         }
     }
 

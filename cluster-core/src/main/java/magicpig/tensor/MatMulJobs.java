@@ -62,7 +62,9 @@ final class MatMulJobs {
             WeightMatrix w = this.w;
             float[] x = this.x, y = this.y;
             int xOff = this.xOff, yOff = this.yOff;
-            for (int r = start; r < end; r++) y[yOff + r] = w.dot(r, x, xOff);
+            int r = start;
+            for (; r + 4 <= end; r += 4) w.dot4(r, x, xOff, y, yOff + r);
+            for (; r < end; r++) y[yOff + r] = w.dot(r, x, xOff);
         }
     }
 

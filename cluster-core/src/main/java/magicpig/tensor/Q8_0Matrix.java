@@ -117,6 +117,42 @@ public final class Q8_0Matrix extends WeightMatrix {
     }
 
     @Override
+    public void dot4(int row, float[] x, int xOff, float[] y, int yOff) {
+        if (!VECTOR || PARTS != 2) {
+            super.dot4(row, x, xOff, y, yOff);
+            return;
+        }
+        // Four rows block by block: each block's 32 x values are loaded once for the four, the four
+        // rows are four streams through memory, and the per-row setup and reduction are paid once
+        // per four rows (a 1B model's rows are only 64 blocks long).
+        MemorySegment data = this.data;
+        long r0 = row * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int blocks = cols / BLOCK;
+        for (int b = 0; b < blocks; b++) {
+            long o = (long) b * BLOCK_BYTES;
+            int xi = xOff + b * BLOCK;
+            FloatVector x0 = FloatVector.fromArray(F, x, xi), x1 = FloatVector.fromArray(F, x, xi + 16);
+            FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, r0 + o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, r0 + o + 18, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            acc0 = w1.fma(x1, w0.mul(x0)).fma(FloatVector.broadcast(F, scale(data, r0 + o)), acc0);
+            w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, r1 + o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, r1 + o + 18, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            acc1 = w1.fma(x1, w0.mul(x0)).fma(FloatVector.broadcast(F, scale(data, r1 + o)), acc1);
+            w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, r2 + o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, r2 + o + 18, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            acc2 = w1.fma(x1, w0.mul(x0)).fma(FloatVector.broadcast(F, scale(data, r2 + o)), acc2);
+            w0 = (FloatVector) ByteVector.fromMemorySegment(B, data, r3 + o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            w1 = (FloatVector) ByteVector.fromMemorySegment(B, data, r3 + o + 18, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+            acc3 = w1.fma(x1, w0.mul(x0)).fma(FloatVector.broadcast(F, scale(data, r3 + o)), acc3);
+        }
+        y[yOff] = acc0.reduceLanes(VectorOperators.ADD);
+        y[yOff + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        y[yOff + 2] = acc2.reduceLanes(VectorOperators.ADD);
+        y[yOff + 3] = acc3.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         if (!VECTOR) {
             scalarRow(row, null, 0, dst, dstOff);

@@ -32,6 +32,15 @@ public abstract class WeightMatrix {
     /** Returns dot(row r, x[xOff .. xOff + cols)). */
     public abstract float dot(int row, float[] x, int xOff);
 
+    /**
+     * y[yOff + i] = dot(row + i, x) for i in [0, 4): four consecutive rows. Types whose kernel gains
+     * from it override this (the x loads are shared, and short rows, 2048 values in a 1B model, pay
+     * their per-row setup once per four); the default is four {@link #dot} calls.
+     */
+    public void dot4(int row, float[] x, int xOff, float[] y, int yOff) {
+        for (int i = 0; i < 4; i++) y[yOff + i] = dot(row + i, x, xOff);
+    }
+
     /** Writes row r, as f32, into dst[dstOff .. dstOff + cols). */
     public abstract void dequantizeRow(int row, float[] dst, int dstOff);
 

@@ -38,6 +38,8 @@ class AttentionSettingsTest {
         assertTrue(failure(() -> s.withStatic(-1, 64)).contains("--sink"));
         assertTrue(failure(() -> s.withStatic(4, -2)).contains("--local"));
         assertTrue(failure(() -> s.withMaxStatic(60)).contains("--max-static"));
+        assertTrue(failure(() -> s.withBlockTokens(0)).contains("--block-tokens"));
+        assertTrue(failure(() -> s.withBlockTokens(65537)).contains("1..65536"));
         assertTrue(failure(() -> Budget.parse("1.5%0")).contains("--budget"));
         assertTrue(failure(() -> Budget.fraction(1.5)).contains("(0, 1]"));
         assertTrue(failure(() -> Budget.parse("-3")).contains("--budget"));

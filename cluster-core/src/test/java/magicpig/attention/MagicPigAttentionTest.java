@@ -57,6 +57,37 @@ class MagicPigAttentionTest {
     }
 
     /**
+     * Blocks are cut at {@code blockTokens} from the first offloaded token, as the cluster places
+     * them; the cut changes what is summed when, not which keys are sampled.
+     */
+    @Test
+    void blocksAreCutAtTheBlockSizeAndTheCutChangesOnlyRounding() {
+        LlamaConfig c = TestData.config(1, 4, 2, 16, 600);
+        Random r = new Random(5);
+        try (KvCache cache = new KvCache(c, 600)) {
+            TestData.fill(cache, 500, 13, 0.8f);
+            appendToken(cache, 500, r);
+            AttentionSettings s = settings(6, 20, 2, 4, 16, 4096);
+            try (MagicPigAttention whole = new MagicPigAttention(c, s); MagicPigAttention cut = new MagicPigAttention(c, s.withBlockTokens(100))) {
+                whole.prefilled(cache, 500);
+                cut.prefilled(cache, 500);
+                LshBlock[] blocks = cut.blocks(0, 1);
+                assertEquals(5, blocks.length, "480 offloaded tokens in blocks of 100");
+                for (int b = 0; b < 5; b++) {
+                    assertEquals(4 + 100 * b, blocks[b].start());
+                    assertEquals(b < 4 ? 100 : 80, blocks[b].size());
+                }
+                assertEquals(1, whole.blocks(0, 1).length);
+                float[] q = TestData.gaussian(c.qDim(), r, 0.7f), a = new float[c.qDim()], b = new float[c.qDim()];
+                whole.decode(0, q, 0, cache, 500, a, 0);
+                cut.decode(0, q, 0, cache, 500, b, 0);
+                for (int h = 0; h < c.heads(); h++) assertEquals(whole.attendedKeys(h), cut.attendedKeys(h), "head " + h);
+                assertTrue(TestData.maxAbsDiff(a, b) < 1e-5, "outputs differ by " + TestData.maxAbsDiff(a, b));
+            }
+        }
+    }
+
+    /**
      * The real sampler with a tiny cap: decode far more tokens than the cap. The window stays
      * bounded, and the generated tokens, which carry most of the attention here and are mostly
      * spilled, still shape the output (they were hashed and centered like the prompt).

@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.Map;
 import magicpig.attention.AttentionSettings;
 import magicpig.attention.HeadSlice;
-import magicpig.attention.InclusionProbability;
 import magicpig.attention.LogWeights;
 import magicpig.attention.LshBlock;
 import magicpig.attention.LshTables;
@@ -51,7 +50,6 @@ public final class ShardStore implements AutoCloseable {
     private final ShardMemory memory;
     private final Long2ObjectHashMap<Sequence> sequences = new Long2ObjectHashMap<>();
     private final Map<HashKey, SimHash> hashes = new HashMap<>();
-    private final Map<Long, LogWeights> weights = new HashMap<>();
     private volatile int blockCount;
     private volatile int sequenceCount;
     private ShardMetrics metrics = ShardMetrics.NONE;
@@ -276,9 +274,8 @@ public final class ShardStore implements AutoCloseable {
             key -> SimHash.forHead(key.seed(), key.layer(), key.kvHead(), key.headDim(), key.k(), key.l()));
     }
 
-    private LogWeights weights(BlockParams p) {
-        long key = ((long) p.k() << 40) | ((long) p.l() << 20) | p.threshold();
-        return weights.computeIfAbsent(key, k -> new LogWeights(new InclusionProbability(p.k(), p.l(), p.threshold())));
+    private static LogWeights weights(BlockParams p) {
+        return LogWeights.of(p.k(), p.l(), p.threshold());
     }
 
     /** The bytes of a reassembled payload as a segment, without copying. */

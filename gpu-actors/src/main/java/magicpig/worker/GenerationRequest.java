@@ -12,15 +12,28 @@ import magicpig.worker.remote.Placement;
  * @param attention decode attention settings in flag form ("dense", or MagicPIG/baseline settings)
  * @param placement where the offloaded tokens live (MagicPIG on attention shards), or null: the
  *                  attention then runs in the worker's process
+ * @param logits    also report the logits every token was sampled from ({@link SequenceEvent.Logits}):
+ *                  a diagnostic, for checking the cluster against the in-process engine. It costs a
+ *                  copy of the vocabulary-sized row and a message per token, so it is off by default.
  */
 public record GenerationRequest(String sequenceId, int[] prompt, int maxTokens, SamplingSettings sampling,
-                                java.util.Map<String, String> attention, Placement placement) implements ClusterMessage {
+                                java.util.Map<String, String> attention, Placement placement, boolean logits) implements ClusterMessage {
 
     public GenerationRequest(String sequenceId, int[] prompt, int maxTokens, SamplingSettings sampling, java.util.Map<String, String> attention) {
-        this(sequenceId, prompt, maxTokens, sampling, attention, null);
+        this(sequenceId, prompt, maxTokens, sampling, attention, null, false);
+    }
+
+    public GenerationRequest(String sequenceId, int[] prompt, int maxTokens, SamplingSettings sampling, java.util.Map<String, String> attention,
+                             Placement placement) {
+        this(sequenceId, prompt, maxTokens, sampling, attention, placement, false);
     }
 
     public GenerationRequest withPlacement(Placement p) {
-        return new GenerationRequest(sequenceId, prompt, maxTokens, sampling, attention, p);
+        return new GenerationRequest(sequenceId, prompt, maxTokens, sampling, attention, p, logits);
+    }
+
+    /** The same request, reporting the logits of every step. */
+    public GenerationRequest withLogits() {
+        return new GenerationRequest(sequenceId, prompt, maxTokens, sampling, attention, placement, true);
     }
 }

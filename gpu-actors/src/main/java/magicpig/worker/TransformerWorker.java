@@ -184,6 +184,7 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
             prefilling.poll();
             metrics.prefilled(prompt.length);
             float[] logits = run.session.finishPrefill();
+            if (run.request.logits()) reportLogits(run, logits, 0);
             if (emit(run, run.sampler.sample(logits))) decoding.add(run);
         } catch (RuntimeException e) {
             fail(run, e);
@@ -212,6 +213,7 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
         for (int i = 0; i < n; i++) {
             Running run = batchRunning[i];
             System.arraycopy(logits, i * vocab, row, 0, vocab);
+            if (run.request.logits()) reportLogits(run, logits, i * vocab);
             if (!emit(run, run.sampler.sample(row))) decoding.remove(run);
             batchRunning[i] = null;
             batchSessions[i] = null;
@@ -225,6 +227,12 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
     private float[] rowBuffer(int vocab) {
         if (row == null) row = new float[vocab];
         return row;
+    }
+
+    /** Sends a copy of the logits the next token is sampled from (a diagnostic the request asked for). */
+    private void reportLogits(Running run, float[] logits, int from) {
+        float[] copy = java.util.Arrays.copyOfRange(logits, from, from + model.config().vocabSize());
+        run.replyTo.tell(new SequenceEvent.Logits(run.request.sequenceId(), run.generated, copy));
     }
 
     /** Reports a sampled token; returns false when the sequence has ended (and was removed). */

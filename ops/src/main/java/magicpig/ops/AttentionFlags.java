@@ -10,7 +10,7 @@ import magicpig.model.LlamaConfig;
 /** The flags that choose the decode attention (dense, MagicPIG, or a baseline) and its settings. */
 final class AttentionFlags {
     static final Set<String> VALUED = Set.of("attention", "lsh-k", "lsh-l", "lsh-threshold", "sink", "local", "dense-layers",
-            "budget", "lsh-seed", "max-static");
+            "budget", "lsh-seed", "max-static", "block-tokens");
 
     private AttentionFlags() {}
 

@@ -31,9 +31,50 @@ final class BenchCommand {
             case "attention" -> attention(args, out, err);
             case "batching" -> BatchBench.run(args, out, err);
             case "metrics" -> MetricsBench.run(args, out, err);
-            case "dataplane" -> magicpig.transport.DataPlaneBench.run(args, out, err);
+            case "dataplane" -> dataplane(args, out, err);
             default -> throw new UsageException("unknown bench '" + args[1] + "' (expected decode, attention, batching, dataplane or metrics)");
         };
+    }
+
+    /**
+     * The echo round trips over IPC and UDP ({@link magicpig.transport.DataPlaneBench}, which takes
+     * every flag but these), then the data plane's share of a model's decode step
+     * ({@link DataPlaneShareBench}: {@code --model --dtype --context --steps --shards --block-tokens},
+     * and the echo's {@code --channel --lsh-k --lsh-l}); {@code --steps 0} skips the second part.
+     */
+    private static int dataplane(String[] args, PrintStream out, PrintStream err) throws Exception {
+        java.util.List<String> echo = new java.util.ArrayList<>();
+        java.util.Map<String, String> share = new java.util.HashMap<>();
+        for (int i = 2; i < args.length; i++) {
+            String a = args[i];
+            String name = a.startsWith("--") ? a.substring(2) : "";
+            int eq = name.indexOf('=');
+            String value = eq >= 0 ? name.substring(eq + 1) : null;
+            if (eq >= 0) name = name.substring(0, eq);
+            if (DataPlaneShareBench.VALUED.contains(name)) {
+                if (value == null) {
+                    if (i + 1 >= args.length) throw new UsageException("--" + name + " needs a value");
+                    value = args[++i];
+                }
+                share.put(name, value);
+            } else {
+                echo.add(a);
+            }
+        }
+        int code = magicpig.transport.DataPlaneBench.run(echo.toArray(String[]::new), out, err);
+        if (code != 0 || echo.contains("--server-only") || echo.contains("--help") || echo.stream().anyMatch(a -> a.startsWith("--connect"))) {
+            return code;
+        }
+        Flags f = Flags.parse(args, 2, new HashSet<>(java.util.List.of("model", "dtype", "context", "steps", "shards", "block-tokens",
+                "channel", "lsh-k", "lsh-l", "iterations", "warmup", "window", "heads", "head-dim", "idle", "mtu", "ipc-mtu", "socket-buffer",
+                "aeron-dir")), Set.of());
+        int steps = f.getInt("steps", 64);
+        if (steps == 0) return 0;
+        String channel = f.get("channel", "both");
+        var o = new DataPlaneShareBench.Options(f.get("model", "synthetic:tiny"), f.get("dtype", "f32"), f.getInt("context", 1024), steps,
+                32, f.getInt("shards", 2), f.getInt("block-tokens", 256), f.getInt("lsh-k", 10), f.getInt("lsh-l", 150),
+                !channel.equals("udp"), !channel.equals("ipc"));
+        return DataPlaneShareBench.run(o, out, err);
     }
 
     private static int attention(String[] args, PrintStream out, PrintStream err) {

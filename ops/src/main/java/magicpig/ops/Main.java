@@ -20,7 +20,7 @@ public final class Main {
                         [--dtype f32|f16|bf16|q8_0|q4_0] [--ctx-size N] [--prompt-ids IDS]
                         [--attention dense|magicpig|topk|quest|oracle-sampling] [--lsh-k K] [--lsh-l L]
                         [--lsh-threshold T] [--sink N] [--local N] [--dense-layers SPEC] [--budget B]
-                        [--backend auto|cuda|cpu]
+                        [--lsh-seed S] [--max-static N] [--block-tokens N] [--backend auto|cuda|cpu]
               serve     [--model PATH|synthetic:NAME] [--port 8080] [--host 127.0.0.1] [--config FILE] [--cluster-port N]
                         [--api-key KEY[,KEY...]] [--max-in-flight N] [--served-model-name NAME] [--metrics on|off]
                         [--attention MODE] [--lsh-k K] [--lsh-l L] [--shards N] [--shard-memory SIZE] [--backend auto|cuda|cpu] ...
@@ -32,7 +32,8 @@ public final class Main {
               bench decode --model PATH|synthetic:NAME [--dtype TYPE] [--context N,...] [--tokens N] [--backend B]
               bench attention [--context N,...] [--heads H] [--kv-heads H] [--head-dim D] [--lsh-k K] [--lsh-l L]
               bench batching [--model M] [--dtype T] [--sequences 8] [--tokens 16]
-              bench dataplane [--window W] [--mtu BYTES]   worker<->shard round trip over Aeron IPC and UDP
+              bench dataplane [--channel ipc|udp|both] [--window W] [--mtu BYTES] [--model M] [--context N] [--steps N]
+                        worker<->shard round trip over Aeron IPC and UDP, and its share of a decode step
               bench metrics [--model M] [--dtype T] [--attention magicpig|dense] [--sequences 4] [--tokens 256]
                         [--prompt-tokens 512] [--rounds 12] [--mode concurrent|alternate] [--control]
                         decode tok/s with metrics off vs on + the dashboard open, as a ratio

@@ -41,6 +41,8 @@ final class NodeCommand {
         SETTINGS.put("local", "magicpig.attention.local");
         SETTINGS.put("dense-layers", "magicpig.attention.dense-layers");
         SETTINGS.put("block-tokens", "magicpig.attention.block-tokens");
+        SETTINGS.put("lsh-seed", "magicpig.attention.seed");
+        SETTINGS.put("max-static", "magicpig.attention.max-static");
         SETTINGS.put("shards", "magicpig.shard.count");
         SETTINGS.put("shard-memory", "magicpig.shard.memory-budget");
         SETTINGS.put("max-batch", "magicpig.worker.max-batch");

@@ -326,7 +326,8 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
         attemptId = id + "~" + attempt;
         int[] prompt = java.util.Arrays.copyOf(request.prompt(), request.prompt().length + tokens.size());
         for (int i = 0; i < tokens.size(); i++) prompt[request.prompt().length + i] = tokens.get(i);
-        return new GenerationRequest(attemptId, prompt, request.maxTokens() - tokens.size(), request.sampling(), request.attention());
+        return new GenerationRequest(attemptId, prompt, request.maxTokens() - tokens.size(), request.sampling(), request.attention(), null,
+                request.logits());
     }
 
     private Behavior<Command> onEvent(SequenceEvent e) {
@@ -338,6 +339,11 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
                 if (admittedSent) return this;
                 admittedSent = true;
                 out = new SequenceEvent.Admitted(id, a.worker(), request.prompt().length);
+            }
+            case SequenceEvent.Logits l -> {
+                int index = l.index() + offset;
+                if (index != tokens.size()) return this; // a duplicate or stale event
+                out = new SequenceEvent.Logits(id, index, l.logits());
             }
             case SequenceEvent.Token t -> {
                 int index = t.index() + offset;

@@ -95,6 +95,7 @@ final class CompletionRun {
         }
         switch (e) {
             case SequenceEvent.Admitted a -> { }
+            case SequenceEvent.Logits l -> { } // never asked for here
             case SequenceEvent.Token t -> {
                 completionTokens++;
                 emit(text.push(t.token()));

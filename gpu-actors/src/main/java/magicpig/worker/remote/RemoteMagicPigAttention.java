@@ -11,12 +11,16 @@ import java.util.List;
 import java.util.Map;
 import magicpig.attention.AttentionSettings;
 import magicpig.attention.HeadSlice;
+import magicpig.attention.LogWeights;
+import magicpig.attention.LshBlock;
+import magicpig.attention.OffloadedHead;
 import magicpig.attention.LshQueries;
 import magicpig.attention.PartialState;
 import magicpig.attention.SparseAttention;
 import magicpig.model.Attention;
 import magicpig.model.KvCache;
 import magicpig.model.LlamaConfig;
+import magicpig.tensor.Parallel;
 import magicpig.transport.DataPlaneException;
 import magicpig.transport.ReplyHandler;
 import magicpig.transport.ShardAddress;
@@ -49,10 +53,13 @@ import org.agrona.concurrent.UnsafeBuffer;
  * shards' origin {@code q·(k - c)}; the replies' (m, l, o, nnz) merged exactly. Nothing is
  * allocated per step.
  *
- * <p><b>The static window grows</b> with every generated token: the worker's {@link KvCache} holds
- * every position of the sequence, so it cannot overflow, and generated tokens are not spilled to the
- * shards (the in-process method spills past {@code maxStatic}; here that would be a transfer per
- * spill, and is not done). Long generations therefore attend their generated tokens exactly.
+ * <p><b>Spilled tokens stay on the worker.</b> When the static window would exceed
+ * {@code maxStatic}, its oldest generated tokens leave it by the in-process method's rule
+ * ({@link SparseAttention#spillEnd}), hashed with the same projection and centered by the same c,
+ * into LSH blocks held here and sampled here while the shards' replies travel. So the cluster
+ * samples exactly the keys the in-process method samples, at any length; only the order in which
+ * partial states are summed differs. (Shipping them to shards would cost a placement and a transfer
+ * per spill; the worker's {@link KvCache} holds every position of the sequence anyway.)
  *
  * <p><b>Recovery.</b> The worker keeps the full KV of the sequence on its host, so a block whose
  * shard was lost is rebuilt by sending it again: {@link #replaceShard} re-ships one block from the
@@ -62,7 +69,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * <p>One instance is one sequence and is used by one thread, which also owns the
  * {@link WorkerEndpoint} while it calls in (a worker's sequences take turns on one endpoint).
  */
-public final class RemoteMagicPigAttention extends SparseAttention<Void> {
+public final class RemoteMagicPigAttention extends SparseAttention<LshBlock.SampleScratch> {
     private static final ValueLayout.OfFloat WIRE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
     /** How long close waits for the shards to confirm the frees. */
@@ -74,6 +81,10 @@ public final class RemoteMagicPigAttention extends SparseAttention<Void> {
     private final BlockParams params;
     private final long ackTimeoutNs;
     private final int[] sparse;
+    /** Generated tokens spilled from the static window, per (layer, kv head); null for dense layers. */
+    private final OffloadedHead[][] spilled;
+    private final LogWeights weights;
+    private final int maxStatic;
 
     /** Blocks, in placement order. */
     private final int[] blockIds;
@@ -101,6 +112,18 @@ public final class RemoteMagicPigAttention extends SparseAttention<Void> {
     private long roundTrips;
     private long roundTripNanos;
     private long shardComputeNanos;
+    private long waitNanos;
+    private RoundTripListener listener;
+
+    /** Told of every layer step that went to the shards (benchmarks); called on the decoding thread, must not block. */
+    @FunctionalInterface
+    public interface RoundTripListener {
+        /**
+         * @param roundTripNanos from the queries sent to the last reply merged (the static part overlaps it)
+         * @param waitNanos      of that, the time the worker waited for replies with nothing left to do
+         */
+        void onRoundTrip(int layer, long roundTripNanos, long waitNanos);
+    }
 
     /** Replies go to the endpoint's own response channel; the reply timeout is the endpoint's. */
     public RemoteMagicPigAttention(LlamaConfig config, AttentionSettings settings, Placement placement, WorkerEndpoint endpoint,
@@ -112,6 +135,10 @@ public final class RemoteMagicPigAttention extends SparseAttention<Void> {
         this.params = new BlockParams(settings.seed(), settings.lshK(), settings.lshL(), settings.lshThreshold(), headDim, layers, kvHeads);
         this.ackTimeoutNs = ackTimeout.toNanos();
         this.sparse = sparseLayers();
+        this.weights = LogWeights.of(settings.lshK(), settings.lshL(), settings.lshThreshold());
+        this.maxStatic = settings.maxStatic();
+        this.spilled = new OffloadedHead[layers][kvHeads];
+        for (int l : sparse) for (int kv = 0; kv < kvHeads; kv++) spilled[l][kv] = new OffloadedHead(queries.hash(l, kv), headDim);
         int n = placement.blocks().size();
         this.blockIds = new int[n];
         this.blockFrom = new int[n];
@@ -153,8 +180,8 @@ public final class RemoteMagicPigAttention extends SparseAttention<Void> {
     }
 
     @Override
-    protected Void newScratch() {
-        return null;
+    protected LshBlock.SampleScratch newScratch() {
+        return new LshBlock.SampleScratch(settings.blockTokens());
     }
 
     @Override
@@ -172,9 +199,42 @@ public final class RemoteMagicPigAttention extends SparseAttention<Void> {
         return shipped && blockIds.length > 0 && queries.hash(layer, 0) != null ? 1 : 0;
     }
 
+    /** Spills as the in-process method does, into blocks held here (see the class comment). */
     @Override
-    protected void attendOffloaded(int layer, int head, int part, float[] q, int qOff, Void scratch, PartialState out) {
-        throw new IllegalStateException("the offloaded set is attended by the shards");
+    protected void beforeStep(int layer, int pos) {
+        if (!shipped || spilled[layer][0] == null) return;
+        int from = genStart[layer], to = spillEnd(layer, pos, maxStatic);
+        if (to <= from) return;
+        Parallel.forEach(kvHeads, kv -> spilled[layer][kv].add(slices[layer][kv], from, to, queries.center(layer, kv), arena, settings.blockTokens()));
+        genStart[layer] = to;
+    }
+
+    @Override
+    protected int localParts(int layer) {
+        return spilled[layer][0] == null ? 0 : spilled[layer][0].blocks().length;
+    }
+
+    /** The spilled blocks; the prompt's are attended by the shards. */
+    @Override
+    protected void attendOffloaded(int layer, int head, int part, float[] q, int qOff, LshBlock.SampleScratch scratch, PartialState out) {
+        spilled[layer][head / group].blocks()[part].attend(q, qOff, queries.qNorm(head), queries.codes(head), 0, weights,
+            settings.lshThreshold(), scratch, out);
+    }
+
+    /** The prompt's offloaded tokens (on the shards) and the spilled ones (here). */
+    @Override
+    protected int offloadedKeys(int layer) {
+        return offloadedTo() - offloadedFrom() + spilledTokens(layer);
+    }
+
+    /** Generated tokens of a layer spilled from the static window into blocks on this worker. */
+    public int spilledTokens(int layer) {
+        return spilled[layer][0] == null ? 0 : spilled[layer][0].tokens();
+    }
+
+    /** Sets (or with null, clears) the listener told of every round trip. */
+    public void roundTripListener(RoundTripListener l) {
+        this.listener = l;
     }
 
     @Override
@@ -277,6 +337,7 @@ public final class RemoteMagicPigAttention extends SparseAttention<Void> {
     @Override
     protected void receiveOffloaded(int layer, PartialState[] perHead) {
         merger.into(layer, perHead);
+        long waitFrom = System.nanoTime();
         try {
             endpoint.awaitReplies(merger);
         } catch (ShardTimeoutException e) {
@@ -285,11 +346,13 @@ public final class RemoteMagicPigAttention extends SparseAttention<Void> {
         } finally {
             merger.into(-1, null);
         }
-        long nanos = System.nanoTime() - sentAt;
-        roundTripNanos += nanos;
+        long now = System.nanoTime(), rtt = now - sentAt, wait = now - waitFrom;
+        roundTripNanos += rtt;
+        waitNanos += wait;
         roundTrips++;
+        if (listener != null) listener.onRoundTrip(layer, rtt, wait);
         StepObserver o = observer();
-        if (o != null) o.remoteRoundTrip(layer, nanos);
+        if (o != null) o.remoteRoundTrip(layer, rtt);
     }
 
     /**
@@ -338,6 +401,11 @@ public final class RemoteMagicPigAttention extends SparseAttention<Void> {
     /** Their total time, from sending the queries to the last reply merged (static part included, as it overlaps). */
     public long roundTripNanos() {
         return roundTripNanos;
+    }
+
+    /** Of {@link #roundTripNanos()}, the time spent waiting for replies after the local part was done. */
+    public long waitNanos() {
+        return waitNanos;
     }
 
     /** The shards' compute time over all replies, as they report it. */

@@ -20,6 +20,12 @@
  * a connected link for every sequence on that shard. Replies come back on the worker endpoint's
  * response channel: a worker that also talks to other hosts must listen on UDP.
  *
+ * <p><b>Parity with the in-process method.</b> Given the same {@link magicpig.attention.AttentionSettings}
+ * the worker samples the same keys as {@link magicpig.attention.MagicPigAttention}: the projections
+ * come from the same seed, c is the mean of the same offloaded keys, and generated tokens past
+ * {@code maxStatic} spill by the same rule (into blocks sampled on the worker). Only the order of the
+ * exact merge differs; {@code MultiJvmParityTest} checks tokens and logits across JVMs.
+ *
  * <p><b>Recovery.</b> The worker's KV cache keeps every position of the sequence on its host, so a
  * lost shard's blocks are rebuilt by sending them again to another shard
  * ({@link magicpig.worker.remote.RemoteMagicPigAttention#replaceShard}) and retrying the step that

@@ -225,6 +225,30 @@ class RemoteMagicPigAttentionTest {
         parity(3);
     }
 
+    /**
+     * Past {@code maxStatic} the oldest generated tokens leave the exact window by the in-process
+     * rule and are sampled on the worker: the same keys attended, the same outputs, at every step.
+     */
+    @Test
+    void generatedTokensSpillAsInProcessAndAreSampledOnTheWorker() throws Exception {
+        start(2);
+        AttentionSettings spilling = SETTINGS.withMaxStatic(SETTINGS.sink() + SETTINGS.local() + 8).withBlockTokens(BLOCK_TOKENS);
+        LlamaConfig c = model.config();
+        var local = new MagicPigAttention(c, spilling);
+        var remote = new RemoteMagicPigAttention(c, spilling, placement(14), worker, Duration.ofSeconds(10));
+        Tee tee = new Tee(local, remote, c);
+        try (var session = model.llama().newSession(PROMPT + 40, tee)) {
+            decode(session, argmax(session.prefill(prompt)), 30);
+            int offloaded = Placement.offloadedTokens(PROMPT, spilling);
+            for (int layer = 0; layer < c.layers(); layer++) {
+                assertTrue(remote.spilledTokens(layer) > 0, "layer " + layer + " spilled");
+                assertEquals(local.offloadedTokens(layer) - offloaded, remote.spilledTokens(layer), "layer " + layer);
+                assertEquals(local.staticGeneratedFrom(layer), remote.staticGeneratedFrom(layer), "layer " + layer);
+            }
+            assertEquals(30 * c.layers(), tee.compared);
+        }
+    }
+
     @Test
     void aLostShardIsReplacedByResendingItsBlockFromTheWorkersCache() throws Exception {
         start(3);

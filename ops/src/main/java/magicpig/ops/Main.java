@@ -34,7 +34,7 @@ public final class Main {
               bench batching [--model M] [--dtype T] [--sequences 8] [--tokens 16]
               bench dataplane [--channel ipc|udp|both] [--window W] [--mtu BYTES] [--model M] [--context N] [--steps N]
                         worker<->shard round trip over Aeron IPC and UDP, and its share of a decode step
-              bench metrics [--model M] [--dtype T] [--attention magicpig|dense] [--sequences 4] [--tokens 256]
+              bench metrics [--model M] [--dtype T] [--attention magicpig|dense] [--sequences 4] [--tokens 1024]
                         [--prompt-tokens 512] [--rounds 12] [--mode concurrent|alternate] [--control]
                         decode tok/s with metrics off vs on + the dashboard open, as a ratio
               eval attention [--out DIR] [...]

@@ -67,7 +67,7 @@ final class MetricsBench {
         String model = f.get("model", "synthetic:tiny");
         String dtype = f.get("dtype", "f32");
         String attention = f.get("attention", "magicpig");
-        int n = f.getInt("sequences", 4), tokens = f.getInt("tokens", 256), promptTokens = f.getInt("prompt-tokens", 512);
+        int n = f.getInt("sequences", 4), tokens = f.getInt("tokens", 1024), promptTokens = f.getInt("prompt-tokens", 512);
         int rounds = f.getInt("rounds", 12);
         if (n < 1 || tokens < 8 || promptTokens < 1 || rounds < 1) {
             throw new UsageException("--sequences >= 1, --tokens >= 8, --prompt-tokens >= 1, --rounds >= 1");

@@ -4,8 +4,7 @@
 //
 // Environment: MAGICPIG_URL (the gateway, http://HOST:PORT), MAGICPIG_NODES (JSON list of
 // {address, roles}), MAGICPIG_SCREENSHOT (PNG path), MAGICPIG_CHROMIUM (default /usr/bin/chromium),
-// MAGICPIG_PROMPT_TOKENS (prompt length, default 700), and, only while the gateway has no feed of its
-// own, MAGICPIG_STUB_FEED (a server whose /dashboard/state and /dashboard/events stand in for it).
+// MAGICPIG_PROMPT_TOKENS (prompt length, default 700).
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,6 @@ import { join } from 'node:path';
 const base = process.env.MAGICPIG_URL;
 const expected = JSON.parse(process.env.MAGICPIG_NODES);
 const screenshot = process.env.MAGICPIG_SCREENSHOT;
-const stub = process.env.MAGICPIG_STUB_FEED;
 const promptTokens = Number(process.env.MAGICPIG_PROMPT_TOKENS ?? 700);
 
 function check(ok, what) {
@@ -39,16 +37,6 @@ try {
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
-  if (stub) {
-    // Temporary: the gateway has no feed yet, so its two routes are answered by the test's stand-in.
-    // One event per connection: the page reopens the stream each time, which exercises reconnecting.
-    await page.route(/\/dashboard\/(state|events)$/, async (route) => {
-      const path = new URL(route.request().url()).pathname;
-      const r = await fetch(stub + path);
-      await route.fulfill({ status: r.status, headers: { 'content-type': r.headers.get('content-type') }, body: await r.text() });
-    });
-  }
-
   const response = await page.goto(base + '/dashboard');
   check(response.status() === 200, 'GET /dashboard answers 200');
   check(/^text\/html/.test(response.headers()['content-type']), 'the page is text/html');
@@ -75,7 +63,7 @@ try {
   };
   const prompt = [1];
   for (let i = 1; i < promptTokens; i++) prompt.push(3 + ((i * 7919) % 500));
-  const completionsUrl = (stub ?? base) + '/v1/completions';
+  const completionsUrl = base + '/v1/completions';
   const answer = await fetch(completionsUrl, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'synthetic:tiny', prompt, max_tokens: 24, temperature: 0 }),
@@ -96,20 +84,18 @@ try {
   check(after.completed > before.completed, `sequences completed moved: ${before.completed} -> ${after.completed}`);
   check(after.updates > before.updates, `updates kept coming: ${before.updates} -> ${after.updates}`);
 
-  // A long generation, for the picture: the page shows it running, and (with the gateway's own feed)
-  // its KV blocks on the shards; the screenshot is taken then, and the client goes away after.
+  // A long generation, for the picture: the page shows it running and its KV blocks on the shards;
+  // the screenshot is taken then, and the client goes away after.
   const abort = new AbortController();
   const long = fetch(completionsUrl, {
     method: 'POST', headers: { 'content-type': 'application/json' }, signal: abort.signal,
-    body: JSON.stringify({ model: 'synthetic:tiny', prompt, max_tokens: stub ? 200 : 2000, temperature: 0, stream: true }),
+    body: JSON.stringify({ model: 'synthetic:tiny', prompt, max_tokens: 2000, temperature: 0, stream: true }),
   }).then(async (r) => { for await (const chunk of r.body) void chunk; }).catch(() => {}); // read until aborted
   await page.waitForFunction(() => Number(document.getElementById('seq-running').textContent) >= 1, null, { timeout: 60000 });
   check(true, 'a running sequence is shown');
-  if (!stub) {
-    await page.waitForFunction(() => [...document.querySelectorAll('.shard-blocks')].some((e) => Number(e.textContent) > 0), null,
-      { timeout: 30000 });
-    check(true, 'its KV blocks are shown on the shards');
-  }
+  await page.waitForFunction(() => [...document.querySelectorAll('.shard-blocks')].some((e) => Number(e.textContent) > 0), null,
+    { timeout: 30000 });
+  check(true, 'its KV blocks are shown on the shards');
   await page.waitForTimeout(2500); // a few more updates, so the charts show the generation
   await page.screenshot({ path: screenshot, fullPage: true });
   check(true, 'screenshot saved to ' + screenshot);

@@ -111,6 +111,11 @@ public final class MagicPigAttention extends SparseAttention<LshBlock.SampleScra
         b.attend(q, qOff, queries.qNorm(head), queries.codes(head), 0, weights, threshold, s, out);
     }
 
+    @Override
+    protected int offloadedKeys(int layer) {
+        return offloadedTokens(layer);
+    }
+
     /** Tokens in the sampled set of a layer (the same for each kv head). */
     public int offloadedTokens(int layer) {
         return offloaded[layer][0] == null ? 0 : offloaded[layer][0].tokens();

@@ -42,6 +42,7 @@ public abstract class SparseAttention<S> implements Attention {
     private final int[] attended;
     private int lastContext;
     private boolean lastDense;
+    private StepObserver observer;
 
     protected int promptLength = -1;
     /** Static prompt tokens: [0, sinkEnd) and [localStart, promptLength). */
@@ -87,6 +88,37 @@ public abstract class SparseAttention<S> implements Attention {
         for (PartialState[] row : staticParts) for (int g = 0; g < group; g++) row[g] = new PartialState(headDim);
         this.remoteParts = new PartialState[heads];
         for (int h = 0; h < heads; h++) remoteParts[h] = new PartialState(headDim);
+    }
+
+    /**
+     * Hears about every sparse step, for metrics: how many offloaded keys the step's query heads
+     * attended, out of how many, and how long the step took. Called on the decoding thread; must
+     * not allocate or block.
+     */
+    public interface StepObserver {
+        /**
+         * @param attendedKeys  offloaded keys that entered the outputs, summed over the query heads
+         * @param offloadedKeys offloaded keys times query heads: the most that could have
+         * @param nanos         the whole step of the layer (static part, offloaded part, merge)
+         */
+        void sparseStep(int layer, long attendedKeys, long offloadedKeys, long nanos);
+
+        /** A remote method's round trip of one layer step: queries sent to the last reply merged. */
+        default void remoteRoundTrip(int layer, long nanos) {}
+    }
+
+    /** Reports each sparse step to {@code o} from now on (null: to nobody). */
+    public void observe(StepObserver o) {
+        this.observer = o;
+    }
+
+    protected StepObserver observer() {
+        return observer;
+    }
+
+    /** Offloaded keys a sparse step of this layer attends over, per query head (MagicPIG adds its spilled tokens). */
+    protected int offloadedKeys(int layer) {
+        return localStart - sinkEnd;
     }
 
     /** Makes one thread's scratch for the offloaded phase; called at {@link #prefilled}. */
@@ -221,8 +253,10 @@ public abstract class SparseAttention<S> implements Attention {
             int parts = offloadedParts(layer);
             if (parts > 0) {
                 lastDense = false;
+                long t0 = observer == null ? 0 : System.nanoTime();
                 if (offloadedRemotely()) {
                     remoteStep(layer, q, qOff, pos, out, outOff);
+                    if (observer != null) report(layer, true, localParts(layer), t0);
                     return;
                 }
                 ensureParts(parts);
@@ -237,12 +271,22 @@ public abstract class SparseAttention<S> implements Attention {
                     st.writeOutput(out, outOff + h * headDim);
                     attended[h] = st.nnz();
                 }
+                if (observer != null) report(layer, false, parts, t0);
                 return;
             }
         }
         lastDense = true;
         dense.decode(layer, q, qOff, cache, pos, out, outOff);
         Arrays.fill(attended, pos + 1);
+    }
+
+    /** Tells the observer what the step attended of the offloaded set: the remote states (if any) and {@code parts} local parts per head. */
+    private void report(int layer, boolean remote, int parts, long t0) {
+        long nanos = System.nanoTime() - t0;
+        long attendedKeys = 0;
+        if (remote) for (PartialState p : remoteParts) attendedKeys += p.nnz();
+        for (int h = 0; h < heads; h++) for (int p = 0; p < parts; p++) attendedKeys += offParts[h][p].nnz();
+        observer.sparseStep(layer, attendedKeys, (long) heads * offloadedKeys(layer), nanos);
     }
 
     /**

@@ -140,6 +140,19 @@ public final class AeronDataPlane implements AutoCloseable {
         return errors.get();
     }
 
+    /**
+     * The counters of every endpoint this data plane made, summed (since each was made; an endpoint
+     * closed with the data plane stops counting). For the metrics; safe from any thread.
+     */
+    public synchronized TransportStats stats() {
+        TransportStats sum = TransportStats.ZERO;
+        for (AutoCloseable e : endpoints) {
+            if (e instanceof ShardEndpoint s) sum = sum.plus(s.stats());
+            else if (e instanceof WorkerEndpoint w) sum = sum.plus(w.stats());
+        }
+        return sum;
+    }
+
     /** A shard endpoint subscribed on {@code channel} / {@code streamId}; drive it with {@link #start} or {@code doWork}. */
     public synchronized ShardEndpoint newShard(String name, String channel, int streamId, ShardHandler handler) {
         checkOpen();

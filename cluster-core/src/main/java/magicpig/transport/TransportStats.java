@@ -32,4 +32,15 @@ public record TransportStats(
     long duplicateChunks,
     long chunkGaps,
     long errorReplies) {
+
+    /** No traffic. */
+    public static final TransportStats ZERO = new TransportStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+    /** These counts and {@code o}'s, summed. */
+    public TransportStats plus(TransportStats o) {
+        return new TransportStats(messagesSent + o.messagesSent, bytesSent + o.bytesSent, messagesReceived + o.messagesReceived,
+            bytesReceived + o.bytesReceived, backPressureEvents + o.backPressureEvents, adminActionEvents + o.adminActionEvents,
+            offerFailures + o.offerFailures, timeouts + o.timeouts, malformedMessages + o.malformedMessages,
+            staleReplies + o.staleReplies, duplicateChunks + o.duplicateChunks, chunkGaps + o.chunkGaps, errorReplies + o.errorReplies);
+    }
 }

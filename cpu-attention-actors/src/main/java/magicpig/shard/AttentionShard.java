@@ -1,6 +1,7 @@
 package magicpig.shard;
 
 import java.util.concurrent.TimeUnit;
+import magicpig.metrics.NodeMetrics;
 import magicpig.transport.AeronDataPlane;
 import magicpig.transport.ShardAddress;
 import magicpig.wire.ClusterMessage;
@@ -67,8 +68,13 @@ public final class AttentionShard extends AbstractBehavior<AttentionShard.Comman
 
     /** A shard listening at {@code address} (its channels on this node's data plane) with a memory budget. */
     public static Behavior<Command> create(AeronDataPlane plane, ShardAddress address, long budgetBytes) {
+        return create(plane, address, budgetBytes, NodeMetrics.OFF);
+    }
+
+    /** As {@link #create(AeronDataPlane, ShardAddress, long)}, with the shard's meters in {@code metrics}. */
+    public static Behavior<Command> create(AeronDataPlane plane, ShardAddress address, long budgetBytes, NodeMetrics metrics) {
         return Behaviors.setup(ctx -> {
-            ShardServer server = ShardServer.start(plane, address, budgetBytes);
+            ShardServer server = ShardServer.start(plane, address, budgetBytes, metrics);
             ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
             ctx.getLog().info("{} serves {} of memory", address, ShardMemory.bytes(budgetBytes));
             return new AttentionShard(ctx, server);

@@ -8,11 +8,15 @@ import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.BiFunction;
+import magicpig.metrics.NodeMetrics;
 import magicpig.transport.AeronDataPlane;
 import magicpig.transport.DataPlaneSettings;
 import magicpig.transport.ShardAddress;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 
 /**
@@ -32,6 +36,17 @@ public final class AttentionShards {
 
     /** Spawns the node's shards as children of ctx; returns them. */
     public static List<ActorRef<AttentionShard.Command>> start(ActorContext<?> ctx, Config magicpig, AeronDataPlane plane) {
+        return start(ctx, magicpig, plane, NodeMetrics.OFF, (name, b) -> b, Props.empty());
+    }
+
+    /**
+     * Spawns the node's shards as children of ctx, each with its meters in {@code metrics}, its
+     * behavior passed through {@code instrument} (with the shard's short name, e.g. shard-0) and
+     * spawned with {@code props}; returns them.
+     */
+    public static List<ActorRef<AttentionShard.Command>> start(ActorContext<?> ctx, Config magicpig, AeronDataPlane plane,
+            NodeMetrics metrics, BiFunction<String, Behavior<AttentionShard.Command>, Behavior<AttentionShard.Command>> instrument,
+            Props props) {
         int count = magicpig.getInt("shard.count");
         if (count < 1) throw new IllegalArgumentException("magicpig.shard.count must be at least 1, got " + count);
         long budget = magicpig.getMemorySize("shard.memory-budget").toBytes() / count;
@@ -43,7 +58,8 @@ public final class AttentionShards {
         for (int i = 0; i < count; i++) {
             String name = "shard-" + i + "@" + host + ":" + self.getPort().orElse(0);
             ShardAddress address = ShardServer.address(plane, name, node, host + ":" + port, FIRST_STREAM_ID + i);
-            shards.add(ctx.spawn(AttentionShard.create(plane, address, budget), "attention-shard-" + i));
+            shards.add(ctx.spawn(instrument.apply("shard-" + i, AttentionShard.create(plane, address, budget, metrics)),
+                "attention-shard-" + i, props));
         }
         return shards;
     }

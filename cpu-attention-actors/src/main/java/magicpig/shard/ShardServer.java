@@ -3,6 +3,8 @@ package magicpig.shard;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import magicpig.metrics.NodeMetrics;
+import magicpig.metrics.ShardMetrics;
 import magicpig.transport.AeronDataPlane;
 import magicpig.transport.ShardAddress;
 import magicpig.transport.ShardEndpoint;
@@ -40,7 +42,23 @@ public final class ShardServer implements AutoCloseable {
      * its address's IPC channel (if not null) and UDP channel (if not null).
      */
     public static ShardServer start(AeronDataPlane plane, ShardAddress address, long budgetBytes) {
-        var service = new ShardService(new ShardStore(address.shardName(), budgetBytes));
+        return start(plane, address, budgetBytes, NodeMetrics.OFF);
+    }
+
+    /**
+     * As {@link #start(AeronDataPlane, ShardAddress, long)}, publishing the shard's meters in
+     * {@code metrics} under its short name (the part of its name before '@', e.g. shard-0).
+     */
+    public static ShardServer start(AeronDataPlane plane, ShardAddress address, long budgetBytes, NodeMetrics metrics) {
+        var store = new ShardStore(address.shardName(), budgetBytes);
+        var service = new ShardService(store);
+        if (metrics.enabled()) {
+            String id = address.shardName().contains("@") ? address.shardName().substring(0, address.shardName().indexOf('@'))
+                : address.shardName();
+            ShardMetrics m = metrics.shard(id, store, budgetBytes, ShardStore::blocks, ShardStore::usedBytes);
+            store.metrics(m);
+            service.metrics(m);
+        }
         List<ShardEndpoint> endpoints = new ArrayList<>();
         try {
             for (String channel : new String[] {address.ipcChannel(), address.udpChannel()}) {
@@ -90,15 +108,9 @@ public final class ShardServer implements AutoCloseable {
 
     /** The transport counters of the endpoints, summed. */
     public TransportStats transportStats() {
-        long[] s = new long[13];
-        for (ShardEndpoint e : endpoints) {
-            TransportStats t = e.stats();
-            long[] v = {t.messagesSent(), t.bytesSent(), t.messagesReceived(), t.bytesReceived(), t.backPressureEvents(),
-                t.adminActionEvents(), t.offerFailures(), t.timeouts(), t.malformedMessages(), t.staleReplies(),
-                t.duplicateChunks(), t.chunkGaps(), t.errorReplies()};
-            for (int i = 0; i < s.length; i++) s[i] += v[i];
-        }
-        return new TransportStats(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12]);
+        TransportStats sum = TransportStats.ZERO;
+        for (ShardEndpoint e : endpoints) sum = sum.plus(e.stats());
+        return sum;
     }
 
     /** Errors the duty cycle reported. */

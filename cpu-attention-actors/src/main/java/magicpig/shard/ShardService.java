@@ -8,6 +8,7 @@ import magicpig.attention.LogWeights;
 import magicpig.attention.LshBlock;
 import magicpig.attention.PartialState;
 import magicpig.attention.VectorMath;
+import magicpig.metrics.ShardMetrics;
 import magicpig.tensor.Parallel;
 import magicpig.transport.ReceivedBlock;
 import magicpig.transport.ShardHandler;
@@ -54,9 +55,15 @@ public final class ShardService implements ShardHandler {
     private volatile long sampledKeys;
     private volatile long transfers;
     private volatile long failures;
+    private ShardMetrics metrics = ShardMetrics.NONE;
 
     public ShardService(ShardStore store) {
         this.store = store;
+    }
+
+    /** Where to record each query's time; set before the shard runs. */
+    void metrics(ShardMetrics m) {
+        this.metrics = m;
     }
 
     public ShardStore store() {
@@ -142,8 +149,10 @@ public final class ShardService implements ShardHandler {
             failures++;
             throw e;
         }
-        queryNanos += System.nanoTime() - t0;
+        long nanos = System.nanoTime() - t0;
+        queryNanos += nanos;
         queries++;
+        metrics.query(nanos);
     }
 
     private void answer(AttentionQuery.Decoder query, PartialStates.Encoder reply) {

@@ -12,6 +12,7 @@ import magicpig.attention.LogWeights;
 import magicpig.attention.LshBlock;
 import magicpig.attention.LshTables;
 import magicpig.attention.SimHash;
+import magicpig.metrics.ShardMetrics;
 import magicpig.model.LlamaConfig;
 import magicpig.transport.ReceivedBlock;
 import magicpig.wire.AttentionQuery;
@@ -51,6 +52,7 @@ public final class ShardStore implements AutoCloseable {
     private final Map<HashKey, SimHash> hashes = new HashMap<>();
     private volatile int blockCount;
     private volatile int sequenceCount;
+    private ShardMetrics metrics = ShardMetrics.NONE;
 
     /** The blocks of one sequence on this shard, by id, and their ids in arrival order. */
     static final class Sequence {
@@ -83,6 +85,11 @@ public final class ShardStore implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /** Where to record table builds; set before the shard runs. */
+    void metrics(ShardMetrics m) {
+        this.metrics = m;
     }
 
     public long budgetBytes() {
@@ -201,8 +208,10 @@ public final class ShardStore implements AutoCloseable {
             default -> throw new IllegalStateException();
         }
         if (h.keys && h.values && h.center != null) {
+            long t0 = System.nanoTime();
             SimHash hash = hash(p, part.layer(), part.kvHead());
             h.index = LshBlock.adopt(h.records, d, b.firstToken(), n, h.center, hash, b.arena);
+            metrics.tableBuilt(System.nanoTime() - t0);
             b.indexed();
         }
     }

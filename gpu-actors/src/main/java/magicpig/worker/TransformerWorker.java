@@ -4,6 +4,8 @@ import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
+import magicpig.metrics.NodeMetrics;
+import magicpig.metrics.WorkerMetrics;
 import magicpig.model.Attention;
 import magicpig.model.ComputeBackend;
 import magicpig.model.Model;
@@ -68,6 +70,9 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
     private final int[] batchTokens;
     private final Running[] batchRunning;
     private boolean iterating;
+    private final WorkerMetrics metrics;
+    /** KV cache bytes per position of a sequence (keys and values of every layer, f32). */
+    private final long kvBytesPerToken;
 
     /**
      * @param model   tokenizer, stop tokens and shape of what runs
@@ -75,15 +80,24 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
      */
     public static Behavior<Command> create(String name, Model model, ComputeBackend backend, Settings settings,
                                            Function<GenerationRequest, Attention.Factory> attention) {
+        return create(name, model, backend, settings, attention, NodeMetrics.OFF.worker());
+    }
+
+    /** As {@link #create(String, Model, ComputeBackend, Settings, Function)}, recording its serving metrics in {@code metrics}. */
+    public static Behavior<Command> create(String name, Model model, ComputeBackend backend, Settings settings,
+                                           Function<GenerationRequest, Attention.Factory> attention, WorkerMetrics metrics) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
-            return new TransformerWorker(ctx, name, model, backend, settings, attention);
+            return new TransformerWorker(ctx, name, model, backend, settings, attention, metrics);
         });
     }
 
     private TransformerWorker(ActorContext<Command> ctx, String name, Model model, ComputeBackend backend, Settings settings,
-                              Function<GenerationRequest, Attention.Factory> attention) {
+                              Function<GenerationRequest, Attention.Factory> attention, WorkerMetrics metrics) {
         super(ctx);
+        this.metrics = metrics;
+        var c = model.config();
+        this.kvBytesPerToken = 2L * c.layers() * c.kvDim() * Float.BYTES;
         this.name = name;
         this.model = model;
         this.backend = backend;
@@ -137,6 +151,8 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
         }
         sequences.put(r.sequenceId(), run);
         prefilling.add(run);
+        run.admittedAt = System.nanoTime();
+        metrics.kvBytes(kvBytesPerToken * run.session.capacity());
         m.replyTo().tell(new SequenceEvent.Admitted(r.sequenceId(), name, r.prompt().length));
         scheduleIteration();
         return this;
@@ -153,6 +169,8 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
         Running p = prefilling.peek();
         if (p != null) prefillStep(p);
         decodeStep();
+        int running = Math.min(decoding.size(), batchSessions.length) + (prefilling.isEmpty() ? 0 : 1);
+        metrics.batch(running, sequences.size() - running);
         scheduleIteration();
         return this;
     }
@@ -160,9 +178,11 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
     private void prefillStep(Running run) {
         try {
             int[] prompt = run.request.prompt();
+            if (run.prefilled == 0) metrics.queued(System.nanoTime() - run.admittedAt);
             run.prefilled = run.session.prefillPart(prompt, run.prefilled, settings.prefillChunk());
             if (run.prefilled < prompt.length) return;
             prefilling.poll();
+            metrics.prefilled(prompt.length);
             float[] logits = run.session.finishPrefill();
             if (run.request.logits()) reportLogits(run, logits, 0);
             if (emit(run, run.sampler.sample(logits))) decoding.add(run);
@@ -224,6 +244,7 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
         }
         run.replyTo.tell(new SequenceEvent.Token(id, run.generated, token));
         run.generated++;
+        metrics.generated();
         run.lastToken = token;
         if (run.generated >= run.request.maxTokens() || run.session.position() + 1 > run.session.capacity()) {
             finish(run, "length");
@@ -244,9 +265,12 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
     }
 
     private void remove(Running run) {
-        sequences.remove(run.request.sequenceId());
+        if (sequences.remove(run.request.sequenceId()) == null) return;
         prefilling.remove(run);
         decoding.remove(run);
+        metrics.kvBytes(-kvBytesPerToken * run.session.capacity());
+        int running = Math.min(decoding.size(), batchSessions.length) + (prefilling.isEmpty() ? 0 : 1);
+        metrics.batch(running, sequences.size() - running);
         run.close();
     }
 
@@ -265,6 +289,7 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
         int prefilled;
         int generated;
         int lastToken;
+        long admittedAt;
 
         Running(GenerationRequest request, ActorRef<SequenceEvent> replyTo, ComputeBackend.InferenceSession session, Sampler sampler) {
             this.request = request;

@@ -37,8 +37,9 @@ final class BenchCommand {
             case "decode" -> decode(args, out, err);
             case "attention" -> attention(args, out, err);
             case "batching" -> BatchBench.run(args, out, err);
+            case "metrics" -> MetricsBench.run(args, out, err);
             case "dataplane" -> dataplane(args, out, err);
-            default -> throw new UsageException("unknown bench '" + args[1] + "' (expected decode, attention, batching or dataplane)");
+            default -> throw new UsageException("unknown bench '" + args[1] + "' (expected decode, attention, batching, dataplane or metrics)");
         };
     }
 

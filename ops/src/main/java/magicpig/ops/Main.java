@@ -22,12 +22,13 @@ public final class Main {
                         [--lsh-threshold T] [--sink N] [--local N] [--dense-layers SPEC] [--budget B]
                         [--lsh-seed S] [--max-static N] [--block-tokens N] [--backend auto|cuda|cpu]
               serve     [--model PATH|synthetic:NAME] [--port 8080] [--host 127.0.0.1] [--config FILE] [--cluster-port N]
-                        [--api-key KEY[,KEY...]] [--max-in-flight N] [--served-model-name NAME]
+                        [--api-key KEY[,KEY...]] [--max-in-flight N] [--served-model-name NAME] [--metrics on|off]
                         [--attention MODE] [--lsh-k K] [--lsh-l L] [--shards N] [--shard-memory SIZE] [--backend auto|cuda|cpu] ...
                         all roles in one JVM (the embedded default); without --model, a small demo model;
                         serves the OpenAI API at http://HOST:PORT/v1 (completions, chat/completions, models)
               node      --roles gateway,gpu-worker,cpu-attention --seed-nodes HOST:PORT[,...] [--cluster-port N]
-                        adds a process to a cluster
+                        [--metrics-port N]   adds a process to a cluster; without the gateway role it serves
+                        GET /metrics on --metrics-port (default 0: any free port, logged)
               bench decode --model PATH|synthetic:NAME [--dtype TYPE] [--context N,...] [--tokens N] [--backend B]
                            [--attention dense,magicpig] [--csv FILE] [--png FILE]   (default docs/results/bench-decode.csv/.png)
               bench attention [--context N,...] [--heads H] [--kv-heads H] [--head-dim D] [--lsh-k K] [--lsh-l L]
@@ -35,6 +36,9 @@ public final class Main {
               bench batching [--model M] [--dtype T] [--sequences 8] [--tokens 16]
               bench dataplane [--channel ipc|udp|both] [--window W] [--mtu BYTES] [--model M] [--context N] [--steps N]
                         worker<->shard round trip over Aeron IPC and UDP, and its share of a decode step
+              bench metrics [--model M] [--dtype T] [--attention magicpig|dense] [--sequences 4] [--tokens 1024]
+                        [--prompt-tokens 512] [--rounds 12] [--mode concurrent|alternate] [--control]
+                        decode tok/s with metrics off vs on + the dashboard open, as a ratio
               eval attention [--out DIR] [...]
 
             --backend: where the model runs: auto (a CUDA GPU when one is usable, else the CPU, saying why

@@ -49,6 +49,8 @@ final class NodeCommand {
         SETTINGS.put("aeron-port", "magicpig.aeron.port");
         SETTINGS.put("max-in-flight", "magicpig.http.max-in-flight");
         SETTINGS.put("served-model-name", "magicpig.http.served-model-name");
+        SETTINGS.put("metrics-port", "magicpig.metrics.port");
+        SETTINGS.put("metrics", "magicpig.metrics.enabled");
     }
 
     private NodeCommand() {}
@@ -72,6 +74,12 @@ final class NodeCommand {
                     + " (Ctrl-C stops it)");
             if (node.roles().contains(ClusterNode.GATEWAY)) {
                 err.println("magicpig: OpenAI API for " + node.gateway().model().name() + " at " + node.gateway().url());
+                if (node.metricsPort() > 0) {
+                    String base = node.gateway().url().substring(0, node.gateway().url().length() - "/v1".length());
+                    err.println("magicpig: metrics at " + base + "/metrics, the dashboard's data at " + base + "/dashboard/state");
+                }
+            } else if (node.metricsPort() > 0) {
+                err.println("magicpig: metrics at http://" + node.metricsHost() + ":" + node.metricsPort() + "/metrics");
             }
             CountDownLatch stopped = new CountDownLatch(1);
             node.system().getWhenTerminated().thenRun(stopped::countDown);

@@ -52,6 +52,19 @@ class MainTest {
     }
 
     @Test
+    void metricsBenchAndFlagsCheckTheirInput() {
+        Run r = run("bench", "metrics", "--attention", "sparse");
+        assertEquals(2, r.status());
+        assertTrue(r.err().startsWith("magicpig: --attention dense|magicpig"), r.err());
+        r = run("bench", "metrics", "--rounds", "0");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--rounds >= 1"), r.err());
+        r = run("serve", "--metrics", "sometimes", "--port", "0", "--cluster-port", "0");
+        assertEquals(2, r.status());
+        assertTrue(r.err().startsWith("magicpig: error: bad setting") && r.err().contains("enabled"), r.err());
+    }
+
+    @Test
     void truncatedFileIsOneClearLineAndStatus2(@TempDir Path dir) throws Exception {
         Path src = shared("aidreams260K.bin");
         Path cut = dir.resolve("broken.bin");

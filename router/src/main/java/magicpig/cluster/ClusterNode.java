@@ -9,6 +9,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import magicpig.attention.AttentionSettings;
+import magicpig.attention.SparseAttention;
+import magicpig.cluster.metrics.ActorMetrics;
+import magicpig.cluster.metrics.MetricsExtension;
+import magicpig.cluster.metrics.MetricsReporter;
+import magicpig.cluster.metrics.MetricsServer;
+import magicpig.metrics.AttentionMetrics;
+import magicpig.metrics.NodeMetrics;
+import magicpig.metrics.RequestMetrics;
 import magicpig.cuda.ComputeBackends;
 import magicpig.gateway.Gateway;
 import magicpig.gateway.GatewaySettings;
@@ -53,9 +61,11 @@ public final class ClusterNode implements AutoCloseable {
     private final AeronDataPlane dataPlane;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final ComputeBackend backend;
+    private final MetricsServer metricsServer;
 
     private ClusterNode(ActorSystem<Void> system, Set<String> roles, Model model, Gateway gateway, AeronDataPlane dataPlane,
-                        ComputeBackend backend) {
+                        ComputeBackend backend, MetricsServer metricsServer) {
+        this.metricsServer = metricsServer;
         this.system = system;
         this.roles = roles;
         this.model = model;
@@ -85,8 +95,10 @@ public final class ClusterNode implements AutoCloseable {
         if (roles.isEmpty()) throw new IllegalArgumentException("a node needs at least one role");
         Config full = ConfigFactory.parseMap(Map.of("pekko.cluster.roles", List.copyOf(roles))).withFallback(config);
         GatewaySettings http = roles.contains(GATEWAY) ? GatewaySettings.from(mp) : null;
+        MetricsExtension.MetricsSettings.from(mp.getConfig("metrics")); // bad settings fail here, before anything starts
         Model model = roles.contains(GPU_WORKER) ? loadModel(mp) : null;
         ServedModel served = null;
+        MetricsServer metricsServer = null;
         ActorSystem<Void> started = null;
         AeronDataPlane dataPlane = null;
         ComputeBackend backend = null;
@@ -108,11 +120,20 @@ public final class ClusterNode implements AutoCloseable {
             boolean embedded = full.getStringList("pekko.cluster.seed-nodes").isEmpty();
             ActorSystem<Void> system = ActorSystem.create(guardian(roles, model, backend, mp, dataPlane, embedded), "magicpig", full);
             started = system;
+            MetricsExtension metrics = MetricsExtension.get(system);
+            if (dataPlane != null) metrics.node().bindDataPlane(dataPlane::stats);
             // Entities live on gateway nodes; other roles get a proxy from the same call. Done here, not
             // in the guardian, so that the node can take requests as soon as start returns.
             PlacementPolicy policy = served == null ? null : PlacementPolicy.from(mp, served.config());
-            ClusterSharding.get(system).init(Entity.of(SequenceEntity.TYPE_KEY, ec -> SequenceEntity.create(ec.getEntityId(), policy))
-                    .withRole(GATEWAY));
+            RequestMetrics requests = roles.contains(GATEWAY) ? metrics.node().requests() : NodeMetrics.OFF.requests();
+            ActorMetrics actors = metrics.actors();
+            ClusterSharding.get(system).init(Entity.of(SequenceEntity.TYPE_KEY, ec -> actors.instrument("SequenceEntity", ActorMetrics.ALL,
+                            SequenceEntity.create(ec.getEntityId(), policy, requests)))
+                    .withRole(GATEWAY).withEntityProps(actors.props()));
+            // Gateways answer GET /metrics on their API port; other nodes on a port of their own.
+            if (metrics.enabled() && !roles.contains(GATEWAY)) {
+                metricsServer = MetricsServer.start(system, metrics.node(), metrics.settings().host(), metrics.settings().port());
+            }
             if (full.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -122,8 +143,9 @@ public final class ClusterNode implements AutoCloseable {
             // seconds to join the cluster and spread the registration).
             if (roles.contains(GATEWAY) && roles.contains(GPU_WORKER)) awaitWorker(system, Duration.ofSeconds(30));
             Gateway gateway = served == null ? null : Gateway.start(system, served, http, new SequenceClient(system));
-            return new ClusterNode(system, roles, model, gateway, dataPlane, backend);
+            return new ClusterNode(system, roles, model, gateway, dataPlane, backend, metricsServer);
         } catch (Exception e) {
+            if (metricsServer != null) metricsServer.close();
             if (started != null) {
                 started.terminate();
                 started.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
@@ -165,15 +187,25 @@ public final class ClusterNode implements AutoCloseable {
     private static Behavior<Void> guardian(Set<String> roles, Model model, ComputeBackend backend, Config mp, AeronDataPlane dataPlane,
                                            boolean embedded) {
         return Behaviors.setup(ctx -> {
-            if (roles.contains(CPU_ATTENTION)) AttentionShards.start(ctx, mp, dataPlane);
+            MetricsExtension metrics = MetricsExtension.get(ctx.getSystem());
+            ActorMetrics actors = metrics.actors();
+            if (roles.contains(CPU_ATTENTION)) {
+                AttentionShards.start(ctx, mp, dataPlane, metrics.node(), (shard, b) -> actors.instrument("AttentionShard", shard, b),
+                        actors.props());
+            }
             if (roles.contains(GPU_WORKER)) {
                 Config w = mp.getConfig("worker");
                 var settings = new TransformerWorker.Settings(w.getInt("max-batch"), w.getInt("max-queued"), w.getInt("prefill-chunk"));
                 String name = "worker@" + ctx.getSystem().address().hostPort();
                 WorkerEndpoint endpoint = dataPlane.newWorker(name, workerResponseChannel(mp, ctx.getSystem(), embedded && roles.contains(CPU_ATTENTION)),
                         WORKER_STREAM_ID);
-                ctx.spawn(TransformerWorker.create(name, model, backend, settings, attentionFactories(mp, endpoint)), "transformer-worker",
-                        DispatcherSelector.fromConfig("magicpig-worker-dispatcher"));
+                AttentionMetrics observer = metrics.enabled() ? metrics.node().attention(model.config().layers()) : null;
+                ctx.spawn(actors.instrument("TransformerWorker", "worker", TransformerWorker.create(name, model, backend, settings,
+                                attentionFactories(mp, endpoint, observer), metrics.node().worker())), "transformer-worker",
+                        actors.props(DispatcherSelector.fromConfig("magicpig-worker-dispatcher")));
+            }
+            if (metrics.enabled()) {
+                ctx.spawn(actors.instrument("MetricsReporter", "reporter", MetricsReporter.create(metrics)), "metrics-reporter", actors.props());
             }
             return Behaviors.empty();
         });
@@ -210,12 +242,23 @@ public final class ClusterNode implements AutoCloseable {
      * attention shards through the worker's endpoint; null means the engine's dense attention.
      */
     static Function<GenerationRequest, Attention.Factory> attentionFactories(Config mp, WorkerEndpoint endpoint) {
+        return attentionFactories(mp, endpoint, null);
+    }
+
+    /** As {@link #attentionFactories(Config, WorkerEndpoint)}, each sparse attention reporting its steps to {@code observer} (if not null). */
+    static Function<GenerationRequest, Attention.Factory> attentionFactories(Config mp, WorkerEndpoint endpoint,
+                                                                            SparseAttention.StepObserver observer) {
         AttentionSettings base = PlacementPolicy.defaults(mp);
         return request -> {
             AttentionSettings s = PlacementPolicy.settings(base, request.attention());
             if (s.mode() == AttentionSettings.Mode.DENSE) return null;
-            if (request.placement() != null) return RemoteMagicPigAttention.factory(s, request.placement(), endpoint);
-            return s.factory();
+            Attention.Factory f = request.placement() != null ? RemoteMagicPigAttention.factory(s, request.placement(), endpoint) : s.factory();
+            if (observer == null) return f;
+            return config -> {
+                Attention a = f.create(config);
+                if (a instanceof SparseAttention<?> sparse) sparse.observe(observer);
+                return a;
+            };
         };
     }
 
@@ -237,6 +280,21 @@ public final class ClusterNode implements AutoCloseable {
         return gateway;
     }
 
+    /**
+     * The port that serves this node's {@code GET /metrics}: the API port on gateway nodes, else the
+     * node's own metrics port (the chosen one when magicpig.metrics.port is 0); -1 when metrics are off.
+     */
+    public int metricsPort() {
+        if (!MetricsExtension.get(system).enabled()) return -1;
+        return gateway != null ? gateway.port() : metricsServer.port();
+    }
+
+    /** The host {@link #metricsPort()} listens on. */
+    public String metricsHost() {
+        return gateway != null ? system.settings().config().getString("magicpig.http.host")
+                : MetricsExtension.get(system).settings().host();
+    }
+
     /** The port the OpenAI API listens on (the chosen one when magicpig.http.port is 0); only on gateway nodes. */
     public int httpPort() {
         return gateway().port();
@@ -253,6 +311,7 @@ public final class ClusterNode implements AutoCloseable {
     public void close() throws Exception {
         if (!closed.compareAndSet(false, true)) return; // a shutdown hook and the caller may both close
         if (gateway != null) gateway.close();
+        if (metricsServer != null) metricsServer.close();
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
         if (gateway != null) gateway.model().close();

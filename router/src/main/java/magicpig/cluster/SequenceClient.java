@@ -4,12 +4,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import magicpig.cluster.metrics.ActorMetrics;
+import magicpig.cluster.metrics.MetricsExtension;
 import magicpig.worker.GenerationRequest;
 import magicpig.worker.SequenceEvent;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -23,10 +24,12 @@ public final class SequenceClient {
     private static final Object CANCEL = new Object();
     private final ActorSystem<?> system;
     private final ClusterSharding sharding;
+    private final ActorMetrics actors;
 
     public SequenceClient(ActorSystem<?> system) {
         this.system = system;
         this.sharding = ClusterSharding.get(system);
+        this.actors = MetricsExtension.get(system).actors();
     }
 
     /** A running generation. */
@@ -50,7 +53,8 @@ public final class SequenceClient {
             done.complete(new SequenceEvent.Failed(request.sequenceId(), "cancelled"));
             return Behaviors.stopped(); // CANCEL
         });
-        ActorRef<Object> ref = system.systemActorOf(subscriber, "subscriber-" + NEXT.incrementAndGet(), Props.empty());
+        ActorRef<Object> ref = system.systemActorOf(actors.instrument("SequenceSubscriber", ActorMetrics.ALL, subscriber),
+                "subscriber-" + NEXT.incrementAndGet(), actors.props());
         EntityRef<SequenceEntity.Command> entity = sharding.entityRefFor(SequenceEntity.TYPE_KEY, request.sequenceId());
         entity.tell(new SequenceEntity.Start(request, ref.narrow()));
         return new Handle(request.sequenceId(), done, () -> {

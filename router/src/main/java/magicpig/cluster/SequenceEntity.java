@@ -8,6 +8,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import magicpig.metrics.NodeMetrics;
+import magicpig.metrics.RequestMetrics;
 import magicpig.shard.AttentionShard;
 import magicpig.wire.ClusterMessage;
 import magicpig.worker.GenerationRequest;
@@ -16,6 +18,7 @@ import magicpig.worker.TransformerWorker;
 import magicpig.worker.remote.Placement;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -116,6 +119,9 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
     private final Set<ActorRef<AttentionShard.Command>> watchedShards = new LinkedHashSet<>();
     private final Set<ActorRef<AttentionShard.Command>> lostShards = new LinkedHashSet<>();
     private int recoveries;
+    private final RequestMetrics metrics;
+    /** When Start came, and the last token (System.nanoTime). */
+    private long startedAt, lastTokenAt;
 
     public static Behavior<Command> create(String sequenceId) {
         return create(sequenceId, null);
@@ -123,11 +129,18 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
 
     /** @param policy how to place offloaded tokens on attention shards; null: never (attention stays on the worker) */
     public static Behavior<Command> create(String sequenceId, PlacementPolicy policy) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new SequenceEntity(ctx, timers, sequenceId, policy)));
+        return create(sequenceId, policy, NodeMetrics.OFF.requests());
     }
 
-    private SequenceEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, String id, PlacementPolicy policy) {
+    /** As {@link #create(String, PlacementPolicy)}, recording the request's latencies and outcome in {@code metrics}. */
+    public static Behavior<Command> create(String sequenceId, PlacementPolicy policy, RequestMetrics metrics) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new SequenceEntity(ctx, timers, sequenceId, policy, metrics)));
+    }
+
+    private SequenceEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, String id, PlacementPolicy policy,
+                           RequestMetrics metrics) {
         super(ctx);
+        this.metrics = metrics;
         this.id = id;
         this.timers = timers;
         this.policy = policy;
@@ -151,13 +164,28 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
                     m.replyTo().tell(new State(id, phase, tokens.size(), workerName));
                     return this;
                 })
+                .onSignal(PostStop.class, s -> {
+                    if (pending(phase)) metrics.pending(-1); // stopped while waiting (e.g. the node shuts down)
+                    return this;
+                })
                 .build();
+    }
+
+    /** Moves to phase p, counting the requests that are pending (placing blocks or looking for a worker). */
+    private void enter(Phase p) {
+        if (pending(p) != pending(phase)) metrics.pending(pending(p) ? 1 : -1);
+        phase = p;
+    }
+
+    private static boolean pending(Phase p) {
+        return p == Phase.PLACING || p == Phase.QUEUED;
     }
 
     private Behavior<Command> onStart(Start m) {
         if (phase != Phase.IDLE) return this;
         request = m.request();
         subscriber = m.subscriber();
+        startedAt = System.nanoTime();
         getContext().watchWith(subscriber, new SubscriberGone());
         return beginAttempt();
     }
@@ -172,14 +200,14 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
             return fail(e.getMessage());
         }
         if (blocks.isEmpty()) return findWorkers();
-        phase = Phase.PLACING;
+        enter(Phase.PLACING);
         getContext().getSystem().receptionist().tell(Receptionist.find(AttentionShard.KEY,
                 getContext().messageAdapter(Receptionist.Listing.class, ShardsFound::new)));
         return this;
     }
 
     private Behavior<Command> findWorkers() {
-        phase = Phase.QUEUED;
+        enter(Phase.QUEUED);
         getContext().getSystem().receptionist().tell(Receptionist.find(TransformerWorker.KEY,
                 getContext().messageAdapter(Receptionist.Listing.class, WorkersFound::new)));
         return this;
@@ -255,9 +283,10 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
         releaseShards();
         if (++recoveries > MAX_RECOVERIES) return fail(why + " (gave up after " + MAX_RECOVERIES + " recoveries)");
         if (tokens.size() >= request.maxTokens()) return finishedAtLength();
+        metrics.preempted(false, request.prompt().length + tokens.size());
         attempt++;
         offset = tokens.size();
-        phase = Phase.QUEUED;
+        enter(Phase.QUEUED);
         // give failure detection a moment, so that a dead shard is not chosen again at once
         timers.startSingleTimer(new RetryAttempt(attempt), Duration.ofSeconds(1));
         return this;
@@ -284,7 +313,7 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
         worker = workers.get(Math.floorMod(id.hashCode(), workers.size()));
         getContext().watchWith(worker, new WorkerGone(worker));
         worker.tell(new TransformerWorker.Admit(placement == null ? current : current.withPlacement(placement), events));
-        phase = Phase.RUNNING;
+        enter(Phase.RUNNING);
         return this;
     }
 
@@ -319,11 +348,16 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
             case SequenceEvent.Token t -> {
                 int index = t.index() + offset;
                 if (index != tokens.size()) return this; // a duplicate or stale event
+                long now = System.nanoTime();
+                if (tokens.isEmpty()) metrics.firstToken(now - startedAt);
+                else metrics.interToken(now - lastTokenAt);
+                lastTokenAt = now;
                 tokens.add(t.token());
                 out = new SequenceEvent.Token(id, index, t.token());
             }
             case SequenceEvent.Finished f -> {
-                phase = Phase.FINISHED;
+                enter(Phase.FINISHED);
+                metrics.ended(f.reason(), System.nanoTime() - startedAt);
                 out = new SequenceEvent.Finished(id, f.reason(), request.prompt().length, tokens.size());
             }
             case SequenceEvent.Failed f -> {
@@ -331,7 +365,8 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
                     getContext().getLog().info("sequence {}: data-plane failure on the worker ({}); rebuilding", id, f.error());
                     return recover(f.error());
                 }
-                phase = Phase.FAILED;
+                enter(Phase.FAILED);
+                metrics.ended("failed", System.nanoTime() - startedAt);
                 out = new SequenceEvent.Failed(id, f.error());
             }
         }
@@ -351,24 +386,28 @@ public final class SequenceEntity extends AbstractBehavior<SequenceEntity.Comman
                 id, name, tokens.size(), tokens.size());
         offset = tokens.size();
         releaseShards();
+        metrics.preempted(true, request.prompt().length + tokens.size());
         return beginAttempt();
     }
 
     /** Every token was generated and only the worker's Finished was lost: end as "length". */
     private Behavior<Command> finishedAtLength() {
-        phase = Phase.FINISHED;
+        enter(Phase.FINISHED);
+        metrics.ended("length", System.nanoTime() - startedAt);
         subscriber.tell(new SequenceEvent.Finished(id, "length", request.prompt().length, tokens.size()));
         return done();
     }
 
     private Behavior<Command> onCancel() {
         if (worker != null && phase == Phase.RUNNING) worker.tell(new TransformerWorker.Cancel(attemptId));
-        phase = Phase.CANCELLED;
+        if (request != null && phase != Phase.CANCELLED) metrics.ended("cancelled", System.nanoTime() - startedAt);
+        enter(Phase.CANCELLED);
         return done();
     }
 
     private Behavior<Command> fail(String error) {
-        phase = Phase.FAILED;
+        if (request != null) metrics.ended("failed", System.nanoTime() - startedAt);
+        enter(Phase.FAILED);
         if (subscriber != null) subscriber.tell(new SequenceEvent.Failed(id, error));
         return done();
     }

@@ -43,7 +43,7 @@ public final class Gateway implements AutoCloseable {
         ClusterCapacity capacity = new ClusterCapacity(system, settings.attentionMode());
         Admission admission = new Admission(settings.maxInFlight(), settings.workerMaxBatch() + settings.workerMaxQueued(), capacity::workers);
         Materializer mat = Materializer.matFromSystem(system);
-        OpenAiApi api = new OpenAiApi(model, settings, client, capacity, admission, mat);
+        OpenAiApi api = new OpenAiApi(model, settings, client, capacity, admission, mat, new DashboardFeed(system));
         ServerSettings server = ServerSettings.create(ConfigFactory.parseString(
                 "pekko.http.server.request-timeout = " + settings.requestTimeout().toMillis() + "ms\n"
                         + "pekko.http.server.parsing.max-content-length = " + settings.maxBodyBytes() + "\n"

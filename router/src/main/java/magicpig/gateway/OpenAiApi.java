@@ -47,9 +47,11 @@ final class OpenAiApi {
     private final Materializer materializer;
     private final long started = Instant.now().getEpochSecond();
     private final List<byte[]> keys;
+    private final DashboardFeed feed;
 
     OpenAiApi(ServedModel model, GatewaySettings settings, SequenceClient client, ClusterCapacity capacity, Admission admission,
-              Materializer materializer) {
+              Materializer materializer, DashboardFeed feed) {
+        this.feed = feed;
         this.model = model;
         this.settings = settings;
         this.client = client;
@@ -81,6 +83,8 @@ final class OpenAiApi {
     private CompletionStage<HttpResponse> route(HttpRequest req, ClientConnection connection) {
         String path = req.getUri().path();
         boolean get = req.method().equals(HttpMethods.GET), post = req.method().equals(HttpMethods.POST);
+        CompletionStage<HttpResponse> observed = feed.route(req, path); // /metrics, /dashboard/state, /dashboard/events
+        if (observed != null) return observed;
         switch (path) {
             case "/health" -> {
                 if (!get) throw ApiError.methodNotAllowed("use GET " + path);

@@ -18,6 +18,10 @@
  * {@code Retry-After} past the admission bound, 503 no worker; 500 carries the cluster's reason,
  * never a stack trace.
  *
+ * <p>For observers, without a key: {@code GET /metrics} (this node, Prometheus text format),
+ * {@code GET /dashboard/state} and {@code GET /dashboard/events} (the cluster as the dashboard
+ * shows it; {@link magicpig.gateway.DashboardFeed}, docs/dashboard.md).
+ *
  * <h2>Design decisions</h2>
  * <ul>
  * <li><b>Gateway-only nodes</b> tokenize and render chat templates themselves, so they read the model

@@ -8,15 +8,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -63,19 +58,13 @@ class DashboardBrowserTest {
             });
 
             String url = "http://127.0.0.1:" + gateway.httpPort();
-            Map<String, String> env = new LinkedHashMap<>(Map.of("MAGICPIG_URL", url, "MAGICPIG_NODES", JSON.writeValueAsString(expected),
-                    "MAGICPIG_SCREENSHOT", SCREENSHOT.toString(), "MAGICPIG_CHROMIUM", CHROMIUM.toString()));
+            Map<String, String> env = Map.of("MAGICPIG_URL", url, "MAGICPIG_NODES", JSON.writeValueAsString(expected),
+                    "MAGICPIG_SCREENSHOT", SCREENSHOT.toString(), "MAGICPIG_CHROMIUM", CHROMIUM.toString());
             Files.deleteIfExists(SCREENSHOT);
-            try (StubFeed stub = hasFeed(url) ? null : StubFeed.start(gateway, url)) {
-                if (stub != null) {
-                    System.err.println("DashboardBrowserTest: the gateway has no /dashboard/state yet; the page reads a stand-in feed");
-                    env.put("MAGICPIG_STUB_FEED", stub.url());
-                }
-                Result r = run(List.of("node", "dashboard.test.mjs"), env, 240);
-                System.out.print(r.output());
-                assertEquals(0, r.status(), r.output() + "\n--- attention node log:\n" + a.log());
-                assertTrue(r.output().contains("all checks passed"), r.output());
-            }
+            Result r = run(List.of("node", "dashboard.test.mjs"), env, 240);
+            System.out.print(r.output());
+            assertEquals(0, r.status(), r.output() + "\n--- attention node log:\n" + a.log());
+            assertTrue(r.output().contains("all checks passed"), r.output());
             assertTrue(ImageIO.read(SCREENSHOT.toFile()).getWidth() >= 1000, "the screenshot is a full-width page");
         }
     }
@@ -90,10 +79,6 @@ class DashboardBrowserTest {
         return address.substring(address.indexOf('@') + 1);
     }
 
-    static boolean hasFeed(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url + "/dashboard/state")).GET().build(),
-                HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-    }
 
     /** npm ci of the pinned playwright-core (and uPlot) into target/, once per lock file. */
     private static void install() throws Exception {
@@ -115,7 +100,6 @@ class DashboardBrowserTest {
     }
 
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     record Result(int status, String output) {}
 
@@ -149,92 +133,5 @@ class DashboardBrowserTest {
             if (Files.isExecutable(Path.of(dir, program))) return true;
         }
         return false;
-    }
-
-    /**
-     * Temporary, until the gateway serves its own feed: a stand-in for {@code /dashboard/state} and
-     * {@code /dashboard/events} (one event per connection) in the agreed schema, with the cluster's
-     * real members and roles, and counters taken from the completions it forwards to the gateway.
-     */
-    static final class StubFeed implements AutoCloseable {
-        private final com.sun.net.httpserver.HttpServer server;
-        private final java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
-        private final ClusterNode node;
-        private final String gateway;
-        private final java.util.concurrent.atomic.AtomicLong tokens = new java.util.concurrent.atomic.AtomicLong();
-        private final java.util.concurrent.atomic.AtomicLong completed = new java.util.concurrent.atomic.AtomicLong();
-
-        private StubFeed(ClusterNode node, String gateway) throws IOException {
-            this.node = node;
-            this.gateway = gateway;
-            server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
-            server.createContext("/dashboard/state", x -> answer(x, "application/json", JSON.writeValueAsString(state())));
-            server.createContext("/dashboard/events", x -> answer(x, "text/event-stream", "retry: 500\ndata: " + JSON.writeValueAsString(state()) + "\n\n"));
-            server.createContext("/v1/completions", x -> {
-                try {
-                    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/completions"))
-                            .header("content-type", "application/json")
-                            .POST(HttpRequest.BodyPublishers.ofByteArray(x.getRequestBody().readAllBytes())).build(), HttpResponse.BodyHandlers.ofString());
-                    if (r.statusCode() == 200) {
-                        tokens.addAndGet(JSON.readTree(r.body()).path("usage").path("completion_tokens").asLong());
-                        completed.incrementAndGet();
-                    }
-                    answer(x, r.statusCode(), "application/json", r.body());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    answer(x, 500, "text/plain", "interrupted");
-                }
-            });
-            server.setExecutor(threads); // the forwarded completion must not hold up the feed
-            server.start();
-        }
-
-        static StubFeed start(ClusterNode node, String gateway) throws IOException {
-            return new StubFeed(node, gateway);
-        }
-
-        String url() {
-            return "http://127.0.0.1:" + server.getAddress().getPort();
-        }
-
-        private ObjectNode state() {
-            ObjectNode s = JSON.createObjectNode().put("time", System.currentTimeMillis());
-            ArrayNode nodes = s.putArray("nodes");
-            List<org.apache.pekko.cluster.Member> members = new ArrayList<>();
-            org.apache.pekko.cluster.typed.Cluster.get(node.system()).state().getMembers().forEach(members::add);
-            for (var m : members) {
-                ObjectNode n = nodes.addObject().put("address", m.address().hostPort().replaceFirst("^magicpig@", ""))
-                        .put("status", m.status().toString());
-                ArrayNode roles = n.putArray("roles");
-                m.getRoles().stream().filter(r -> !r.startsWith("dc-")).sorted().forEach(roles::add);
-                n.putArray("actors");
-                n.putArray("shards");
-            }
-            s.putObject("sequences").put("running", node.gateway().inFlight()).put("waiting", 0).put("completed", completed.get());
-            s.putObject("tokens").put("generated", tokens.get()).putNull("perSec");
-            s.putArray("sampledFraction");
-            s.putObject("ttftMs").putNull("p50").putNull("p99");
-            s.putObject("itlMs").putNull("p50").putNull("p99");
-            return s;
-        }
-
-        private static void answer(com.sun.net.httpserver.HttpExchange x, String type, String body) throws IOException {
-            answer(x, 200, type, body);
-        }
-
-        private static void answer(com.sun.net.httpserver.HttpExchange x, int status, String type, String body) throws IOException {
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            x.getResponseHeaders().set("content-type", type);
-            x.sendResponseHeaders(status, bytes.length);
-            try (var out = x.getResponseBody()) {
-                out.write(bytes);
-            }
-        }
-
-        @Override
-        public void close() {
-            server.stop(0);
-            threads.shutdownNow();
-        }
     }
 }

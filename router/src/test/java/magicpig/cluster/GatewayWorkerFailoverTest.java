@@ -122,6 +122,12 @@ class GatewayWorkerFailoverTest {
         assertEquals(maxTokens, usage.get("completion_tokens").asInt());
         assertEquals(ids.length, usage.get("prompt_tokens").asInt(), "usage counts the client's prompt, not the resubmitted one");
         assertEquals(expected, text.toString(), "the same text as an uninterrupted greedy run");
+        // the gateway's metrics count the restart and the tokens it prefilled again
+        var metrics = new magicpig.cluster.metrics.PrometheusText(http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + gateway.httpPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body());
+        assertEquals(1, metrics.value("magicpig_preemptions_total", "cause", "worker_lost"));
+        assertTrue(metrics.value("magicpig_recomputed_tokens_total") >= ids.length + 3, metrics.all("magicpig_recomputed_tokens_total").toString());
+        assertEquals(1, metrics.value("magicpig_requests_finished_total", "outcome", "length"));
         System.err.printf("worker %s killed mid-stream; the stream paused %.1f s at most, then went on on the other worker%n",
                 killed, longestGap / 1e9);
     }

@@ -198,7 +198,7 @@ class GatewayApiTest {
     @Test
     void magicpigExtensionReachesTheWorker() throws Exception {
         // dense is what this cluster runs; the extension's settings travel with the request
-        JsonNode ok = api.post("/v1/completions", "{\"model\":\"" + MODEL + "\",\"prompt\":\"x\",\"max_tokens\":3,"
+        JsonNode ok = api.post("/v1/completions", "{\"model\":\"" + MODEL + "\",\"prompt\":\"x\",\"max_tokens\":3,\"temperature\":0,"
                 + "\"magicpig\":{\"attention\":\"dense\",\"lsh_k\":8,\"lsh_l\":64}}").json();
         assertEquals(3, ok.get("usage").get("completion_tokens").asInt(), ok.toString());
         // a mode the workers cannot run yet fails with their reason, not a stack trace

@@ -221,6 +221,12 @@ public final class RemoteMagicPigAttention extends SparseAttention<LshBlock.Samp
             settings.lshThreshold(), scratch, out);
     }
 
+    /** The prompt's offloaded tokens (on the shards) and the spilled ones (here). */
+    @Override
+    protected int offloadedKeys(int layer) {
+        return offloadedTo() - offloadedFrom() + spilledTokens(layer);
+    }
+
     /** Generated tokens of a layer spilled from the static window into blocks on this worker. */
     public int spilledTokens(int layer) {
         return spilled[layer][0] == null ? 0 : spilled[layer][0].tokens();
@@ -345,6 +351,8 @@ public final class RemoteMagicPigAttention extends SparseAttention<LshBlock.Samp
         waitNanos += wait;
         roundTrips++;
         if (listener != null) listener.onRoundTrip(layer, rtt, wait);
+        StepObserver o = observer();
+        if (o != null) o.remoteRoundTrip(layer, rtt);
     }
 
     /**

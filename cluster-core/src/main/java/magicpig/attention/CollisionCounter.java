@@ -4,12 +4,12 @@ import java.util.Arrays;
 
 /**
  * Per-query scratch of retrieval over the tokens of one block. For T above 2, collision counts
- * without clearing between queries: each slot holds {@code epoch << 16 | count}, and a slot whose epoch is not the current one counts as
- * zero. A new query bumps the epoch; the array is cleared only when the 16-bit epoch wraps, once
- * every 65,535 queries. Tokens that reach the threshold are appended to {@link #candidates()} at
- * the moment they reach it, so no second pass over the block is needed. For T of 1 or 2, two
- * bitmaps (seen once, seen twice) that retrieval leaves zeroed; candidates then come in ascending
- * token order.
+ * without clearing between queries: each slot holds {@code epoch << 16 | count}, and a slot whose
+ * epoch is not the current one counts as zero. A new query bumps the epoch; the array is cleared
+ * only when the 16-bit epoch wraps, once every 65,535 queries. Tokens that reach the threshold
+ * are appended to {@link #candidates()} at the moment they reach it, so no second pass over the
+ * block is needed. For T of 1 or 2, two bitmaps (seen once, seen twice) that retrieval leaves
+ * zeroed; candidates then come in ascending token order.
  *
  * <p>Scratch of one thread; sized for the largest block ({@value LshTables#MAX_BLOCK} tokens).
  */

@@ -173,7 +173,7 @@ public final class LshBlock {
         for (; j + 8 <= found; j += 8) VectorMath.dot8(q, qOff, data, off, j, headDim, dots, j);
         for (; j < found; j++) dots[j] = VectorMath.dot(q, qOff, data, off[j], headDim);
         for (j = 0; j < found; j++) keyNorms[j] = norms.getAtIndex(FLOAT, cand[j]);
-        // pass 2: s = q·(k - c)/sqrt(d) - ln(u(cos) + 1e-4), vectorised
+        // pass 2: s = q·(k - c)/sqrt(d) - ln(u(cos) + 1e-4), ln(u + 1e-4) read from the weights' table
         float scale = (float) (1 / Math.sqrt(headDim));
         if (threshold == 0) {
             float logFull = (float) Math.log(1 + InclusionProbability.FLOOR);

@@ -7,15 +7,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.ConfigFactory;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import magicpig.gateway.NodeScript;
 import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -38,7 +36,7 @@ class DashboardBrowserTest {
     void showsEveryNodeAndRoleAndItsCountersMoveAfterACompletion() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(CHROMIUM), "no Chromium at " + CHROMIUM
                 + " (apt-get install chromium; .ci/run does it): the dashboard browser test is skipped");
-        Assumptions.assumeTrue(onPath("node") && onPath("npm"), "node and npm are not installed: the dashboard browser test is skipped");
+        Assumptions.assumeTrue(NodeScript.onPath("node") && NodeScript.onPath("npm"), "node and npm are not installed: the dashboard browser test is skipped");
         install();
         int seedPort = NodeProcess.freePort();
         String seed = "pekko.cluster.seed-nodes = [\"pekko://magicpig@127.0.0.1:" + seedPort + "\"]";
@@ -61,7 +59,7 @@ class DashboardBrowserTest {
             Map<String, String> env = Map.of("MAGICPIG_URL", url, "MAGICPIG_NODES", JSON.writeValueAsString(expected),
                     "MAGICPIG_SCREENSHOT", SCREENSHOT.toString(), "MAGICPIG_CHROMIUM", CHROMIUM.toString());
             Files.deleteIfExists(SCREENSHOT);
-            Result r = run(List.of("node", "dashboard.test.mjs"), env, 240);
+            NodeScript.Result r = NodeScript.run(WORK, List.of("node", "dashboard.test.mjs"), env, 240);
             System.out.print(r.output());
             assertEquals(0, r.status(), r.output() + "\n--- attention node log:\n" + a.log());
             assertTrue(r.output().contains("all checks passed"), r.output());
@@ -90,7 +88,7 @@ class DashboardBrowserTest {
         byte[] lock = Files.readAllBytes(WORK.resolve("package-lock.json"));
         Path stamp = WORK.resolve("node_modules").resolve(".installed-lock");
         if (Files.exists(stamp) && java.util.Arrays.equals(Files.readAllBytes(stamp), lock)) return;
-        Result r = run(List.of("npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"), Map.of(), 300);
+        NodeScript.Result r = NodeScript.run(WORK, List.of("npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"), Map.of(), 300);
         if (r.status() != 0) {
             boolean offline = r.output().matches("(?s).*(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|network).*");
             Assumptions.assumeFalse(offline, "the npm registry cannot be reached; the dashboard browser test is skipped:\n" + r.output());
@@ -100,38 +98,4 @@ class DashboardBrowserTest {
     }
 
     static final ObjectMapper JSON = new ObjectMapper();
-
-    record Result(int status, String output) {}
-
-    private static Result run(List<String> cmd, Map<String, String> env, int timeoutSeconds) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(WORK.toFile()).redirectErrorStream(true);
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        p.getOutputStream().close();
-        StringBuilder out = new StringBuilder();
-        Thread reader = new Thread(() -> {
-            try {
-                out.append(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-            } catch (IOException ignored) {
-                // the process is gone
-            }
-        });
-        reader.start();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            reader.join(5000);
-            throw new AssertionError(cmd + " did not finish in " + timeoutSeconds + " s:\n" + out);
-        }
-        reader.join(5000);
-        return new Result(p.exitValue(), out.toString());
-    }
-
-    private static boolean onPath(String program) {
-        String path = System.getenv("PATH");
-        if (path == null) return false;
-        for (String dir : path.split(java.io.File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(dir, program))) return true;
-        }
-        return false;
-    }
 }

@@ -4,13 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import magicpig.cluster.ClusterNode;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -26,7 +23,7 @@ class GatewayOpenAiClientTest {
 
     @Test
     void officialNodeClientWorksStreamingAndNotForCompletionsAndChat() throws Exception {
-        Assumptions.assumeTrue(onPath("node") && onPath("npm"), "node and npm are not installed: the OpenAI Node client test is skipped");
+        Assumptions.assumeTrue(NodeScript.onPath("node") && NodeScript.onPath("npm"), "node and npm are not installed: the OpenAI Node client test is skipped");
         install();
         try (ClusterNode node = ClusterNode.start(ConfigFactory.parseString("""
                 pekko.remote.artery.canonical.port = 0
@@ -35,7 +32,7 @@ class GatewayOpenAiClientTest {
                 magicpig.http.api-keys = ["sk-magicpig-test"]
                 """))) {
             GatewayTestSupport.awaitReady(node);
-            Result r = run(List.of("node", "openai-client.test.mjs"), Map.of(
+            NodeScript.Result r = NodeScript.run(WORK, List.of("node", "openai-client.test.mjs"), Map.of(
                     "MAGICPIG_BASE_URL", "http://127.0.0.1:" + node.httpPort() + "/v1",
                     "MAGICPIG_MODEL", "synthetic:tiny",
                     "MAGICPIG_API_KEY", "sk-magicpig-test"), 120);
@@ -54,46 +51,12 @@ class GatewayOpenAiClientTest {
             Files.copy(SOURCES.resolve(f), WORK.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
         if (Files.exists(stamp) && java.util.Arrays.equals(Files.readAllBytes(stamp), lock)) return;
-        Result r = run(List.of("npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"), Map.of(), 300);
+        NodeScript.Result r = NodeScript.run(WORK, List.of("npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"), Map.of(), 300);
         if (r.status() != 0) {
             boolean offline = r.output().matches("(?s).*(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|network).*");
             Assumptions.assumeFalse(offline, "the npm registry cannot be reached; the OpenAI Node client test is skipped:\n" + r.output());
             throw new AssertionError("npm ci failed:\n" + r.output());
         }
         Files.write(stamp, lock);
-    }
-
-    record Result(int status, String output) {}
-
-    private static Result run(List<String> cmd, Map<String, String> env, int timeoutSeconds) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(WORK.toFile()).redirectErrorStream(true);
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        p.getOutputStream().close();
-        StringBuilder out = new StringBuilder();
-        Thread reader = new Thread(() -> {
-            try {
-                out.append(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-            } catch (IOException ignored) {
-                // the process is gone
-            }
-        });
-        reader.start();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            reader.join(5000);
-            throw new AssertionError(cmd + " did not finish in " + timeoutSeconds + " s:\n" + out);
-        }
-        reader.join(5000);
-        return new Result(p.exitValue(), out.toString());
-    }
-
-    private static boolean onPath(String program) {
-        String path = System.getenv("PATH");
-        if (path == null) return false;
-        for (String dir : path.split(java.io.File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(dir, program))) return true;
-        }
-        return false;
     }
 }

@@ -53,10 +53,8 @@ public final class CollisionCounter {
 
     private char[] gathered = new char[0];
 
-    /** Room for the tokens of the query's buckets (ranges as {@link #ranges}); grows, rarely, with them. */
-    char[] gathered(int[] ranges, int tables) {
-        int total = 0;
-        for (int t = 0; t < tables; t++) total += ranges[2 * t + 1] - ranges[2 * t];
+    /** Room for {@code total} bucket tokens of one query; grows, rarely, with them. */
+    char[] gathered(int total) {
         if (gathered.length < total) gathered = new char[2 * total]; // headroom: grows again only for a query twice as wide
         return gathered;
     }

@@ -158,12 +158,13 @@ public final class LshTables {
      */
     private int markTwice(int threshold, int[] ranges, CollisionCounter counter) {
         long[] once = counter.once(), twice = counter.twice();
-        char[] buf = counter.gathered(ranges, tables);
         int total = 0;
-        for (int t = 0; t < tables; t++) {
+        for (int t = 0; t < tables; t++) total += ranges[2 * t + 1] - ranges[2 * t];
+        char[] buf = counter.gathered(total);
+        for (int t = 0, at = 0; t < tables; t++) {
             int from = ranges[2 * t], len = ranges[2 * t + 1] - from;
-            MemorySegment.copy(tokens, CHAR, ((long) t * n + from) * 2, buf, total, len);
-            total += len;
+            MemorySegment.copy(tokens, CHAR, ((long) t * n + from) * 2, buf, at, len);
+            at += len;
         }
         for (int j = 0; j < total; j++) {
             int i = buf[j];

@@ -27,9 +27,11 @@ final class MatMulJobs {
         job.xOff = xOff;
         job.y = y;
         job.yOff = yOff;
+        w.prepareCpu();
         try {
-            // Split only where each thread gets enough bytes to amortise the hand-off (~64 KiB).
-            Parallel.forRange(w.rows, (int) Math.max(1, (64 << 10) / w.rowBytes), job);
+            // Split by groups of four rows (dot4's unit, and a group of Q8_0's CPU layout), only where
+            // each thread gets enough bytes to amortise the hand-off (~64 KiB).
+            Parallel.forRange((w.rows + 3) / 4, (int) Math.max(1, (16 << 10) / w.rowBytes), job);
         } finally {
             job.w = null;
             job.x = job.y = null;
@@ -44,6 +46,7 @@ final class MatMulJobs {
         job.batch = batch;
         job.y = y;
         job.yStride = yStride;
+        w.prepareCpu();
         try {
             Parallel.forRange((w.rows + TILE - 1) / TILE, 1, job);
         } finally {
@@ -58,11 +61,11 @@ final class MatMulJobs {
         int xOff, yOff;
 
         @Override
-        public void run(int start, int end) {
+        public void run(int startGroup, int endGroup) {
             WeightMatrix w = this.w;
             float[] x = this.x, y = this.y;
             int xOff = this.xOff, yOff = this.yOff;
-            int r = start;
+            int r = 4 * startGroup, end = Math.min(w.rows, 4 * endGroup);
             for (; r + 4 <= end; r += 4) w.dot4(r, x, xOff, y, yOff + r);
             for (; r < end; r++) y[yOff + r] = w.dot(r, x, xOff);
         }

@@ -1,5 +1,6 @@
 package magicpig.tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -15,6 +16,18 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The dot product sums {@code q * x} over a block in f32 lanes and applies the block's scale
  * once, to that partial sum: {@code acc += d * sum(q * x)}.
+ *
+ * <p><b>The CPU layout.</b> Before its first product on the CPU (with AVX-512, and rows a multiple of
+ * four), the matrix copies itself once into a layout of its own, on huge pages where granted:
+ * rows in groups of four, and for each block of 32 columns a 144-byte record of the four rows' scales
+ * as f32, then their four runs of 32 quants. A decode step then reads one sequential stream per
+ * thread instead of four rows' worth of short ones, every 16-byte load is aligned, and a scale is
+ * one broadcast from memory instead of a half-to-float conversion and a shuffle. Measured on the
+ * project's 2-core VM with a 544 MiB matrix from memory, alternating with the GGUF layout in one
+ * process: 1.27x (15.7 against 12.3 GB/s by the GGUF bytes). The values and the order of every sum
+ * are the same as the GGUF kernel's, so results are bit-for-bit equal. The price is memory: the
+ * quants are kept twice when the GGUF bytes stay mapped (the file's pages are clean and the kernel
+ * can drop them), and the scales take 4 bytes instead of 2 (144 bytes for 136).
  */
 public final class Q8_0Matrix extends WeightMatrix {
     static final int BLOCK = 32;
@@ -29,9 +42,54 @@ public final class Q8_0Matrix extends WeightMatrix {
     /** Whether the vector kernel applies: F of 256 or 512 bits (AVX2, AVX-512), so a block is whole vectors of bytes. */
     private static final boolean VECTOR = B.length() == N && BLOCK % N == 0;
     private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /**
+     * Whether products build the CPU layout: where the 16-float kernel runs (AVX-512), unless
+     * {@code -Dmagicpig.q8_0.cpuLayout=false} (to save the memory, or to compare the two).
+     */
+    private static final boolean PACKS = VECTOR && PARTS == 2 && !"false".equals(System.getProperty("magicpig.q8_0.cpuLayout"));
+    /** One block of a four-row group in the CPU layout: four f32 scales, then four rows' 32 quants. */
+    static final int GROUP_BLOCK_BYTES = 4 * Float.BYTES + 4 * BLOCK;
+
+    /** The CPU layout (see the class comment); null until the first product, and where it does not apply. */
+    private volatile MemorySegment packed;
 
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
+    }
+
+    @Override
+    void prepareCpu() {
+        if (packed != null || !PACKS || rows % 4 != 0) return;
+        synchronized (this) {
+            if (packed == null) packed = pack();
+        }
+    }
+
+    /** Copies the GGUF blocks into the CPU layout, over all cores. Freed when this matrix is collected. */
+    private MemorySegment pack() {
+        int blocks = cols / BLOCK, groups = rows / 4;
+        MemorySegment p = HugePages.allocate(Arena.ofAuto(), (long) groups * blocks * GROUP_BLOCK_BYTES);
+        MemorySegment src = data;
+        long rowBytes = this.rowBytes;
+        Parallel.forRange(groups, 16, (start, end) -> {
+            for (int g = start; g < end; g++) {
+                for (int k = 0; k < 4; k++) {
+                    long row = (4L * g + k) * rowBytes;
+                    for (int b = 0; b < blocks; b++) {
+                        long from = row + (long) b * BLOCK_BYTES, to = ((long) g * blocks + b) * GROUP_BLOCK_BYTES;
+                        p.set(FLOAT_LE, to + 4L * k, scale(src, from));
+                        MemorySegment.copy(src, from + 2, p, to + 16 + (long) BLOCK * k, BLOCK);
+                    }
+                }
+            }
+        });
+        return p;
+    }
+
+    /** 16 quants at {@code at}, as floats. */
+    private static FloatVector quants(MemorySegment data, long at) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, data, at, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
     }
 
     @Override
@@ -46,6 +104,8 @@ public final class Q8_0Matrix extends WeightMatrix {
     @Override
     public float dot(int row, float[] x, int xOff) {
         if (!VECTOR) return scalarRow(row, x, xOff, null, 0);
+        MemorySegment cpu = packed;
+        if (cpu != null) return dotPacked(cpu, row, x, xOff);
         if (PARTS == 2) return dot2(row, x, xOff);
         MemorySegment data = this.data;
         long base = row * rowBytes;
@@ -122,6 +182,11 @@ public final class Q8_0Matrix extends WeightMatrix {
             super.dot4(row, x, xOff, y, yOff);
             return;
         }
+        MemorySegment p = packed;
+        if (p != null && (row & 3) == 0) {
+            dot4Packed(p, row, x, xOff, y, yOff);
+            return;
+        }
         // Four rows block by block: each block's 32 x values are loaded once for the four, the four
         // rows are four streams through memory, and the per-row setup and reduction are paid once
         // per four rows (a 1B model's rows are only 64 blocks long).
@@ -152,10 +217,61 @@ public final class Q8_0Matrix extends WeightMatrix {
         y[yOff + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * Four rows of a group in the CPU layout: one sequential stream, each block's 32 x values loaded
+     * once for the four rows, sums in the same order as the GGUF kernel's.
+     */
+    private void dot4Packed(MemorySegment p, int row, float[] x, int xOff, float[] y, int yOff) {
+        int blocks = cols / BLOCK;
+        long at = (long) (row >> 2) * blocks * GROUP_BLOCK_BYTES;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int b = 0; b < blocks; b++, at += GROUP_BLOCK_BYTES) {
+            int xi = xOff + b * BLOCK;
+            FloatVector x0 = FloatVector.fromArray(F, x, xi), x1 = FloatVector.fromArray(F, x, xi + 16);
+            acc0 = quants(p, at + 32).fma(x1, quants(p, at + 16).mul(x0)).fma(FloatVector.broadcast(F, p.get(FLOAT_LE, at)), acc0);
+            acc1 = quants(p, at + 64).fma(x1, quants(p, at + 48).mul(x0)).fma(FloatVector.broadcast(F, p.get(FLOAT_LE, at + 4)), acc1);
+            acc2 = quants(p, at + 96).fma(x1, quants(p, at + 80).mul(x0)).fma(FloatVector.broadcast(F, p.get(FLOAT_LE, at + 8)), acc2);
+            acc3 = quants(p, at + 128).fma(x1, quants(p, at + 112).mul(x0)).fma(FloatVector.broadcast(F, p.get(FLOAT_LE, at + 12)), acc3);
+        }
+        y[yOff] = acc0.reduceLanes(VectorOperators.ADD);
+        y[yOff + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        y[yOff + 2] = acc2.reduceLanes(VectorOperators.ADD);
+        y[yOff + 3] = acc3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One row in the CPU layout (the same sums as one lane of {@link #dot4Packed}). */
+    private float dotPacked(MemorySegment p, int row, float[] x, int xOff) {
+        long at = packedRow(row);
+        long scale = at - 16 - 28L * (row & 3);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < cols / BLOCK; b++, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {
+            int xi = xOff + b * BLOCK;
+            FloatVector s = quants(p, at + 16).fma(FloatVector.fromArray(F, x, xi + 16), quants(p, at).mul(FloatVector.fromArray(F, x, xi)));
+            acc = s.fma(FloatVector.broadcast(F, p.get(FLOAT_LE, scale)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Where row's quants of block 0 start in the CPU layout (its scale is 16 + 28 * (row % 4) bytes before). */
+    private long packedRow(int row) {
+        return (long) (row >> 2) * (cols / BLOCK) * GROUP_BLOCK_BYTES + 16 + (long) BLOCK * (row & 3);
+    }
+
     @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         if (!VECTOR) {
             scalarRow(row, null, 0, dst, dstOff);
+            return;
+        }
+        MemorySegment cpu = packed;
+        if (cpu != null) {
+            long at = packedRow(row);
+            for (int b = 0; b < cols / BLOCK; b++, at += GROUP_BLOCK_BYTES) {
+                FloatVector d = FloatVector.broadcast(F, cpu.get(FLOAT_LE, at - 16 - 28L * (row & 3)));
+                int o = dstOff + b * BLOCK;
+                quants(cpu, at).mul(d).intoArray(dst, o);
+                quants(cpu, at + 16).mul(d).intoArray(dst, o + 16);
+            }
             return;
         }
         MemorySegment data = this.data;

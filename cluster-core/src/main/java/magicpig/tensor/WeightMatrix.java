@@ -44,6 +44,13 @@ public abstract class WeightMatrix {
     /** Writes row r, as f32, into dst[dstOff .. dstOff + cols). */
     public abstract void dequantizeRow(int row, float[] dst, int dstOff);
 
+    /**
+     * Called on the calling thread before each parallel product: a type whose CPU kernels read a
+     * layout of their own builds it here, once (Q8_0). A GPU backend never calls it, so it never
+     * pays for that copy.
+     */
+    void prepareCpu() {}
+
     public final int rows() {
         return rows;
     }

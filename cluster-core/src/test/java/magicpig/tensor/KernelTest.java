@@ -1,5 +1,6 @@
 package magicpig.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -246,6 +247,46 @@ class KernelTest {
                     }
                     assertEquals(exact, y[b * rows + r], 1e-5 * magnitude + 1e-35, type + " matmul row " + r + " batch " + b);
                     if (b == 0) assertEquals(exact, yv[r], 1e-5 * magnitude + 1e-35, type + " matvec row " + r);
+                }
+            }
+        }
+    }
+    /**
+     * Q8_0's CPU layout (built before the first product) gives the GGUF kernel's results bit for bit,
+     * interpreted and once compiled; its single-row and dequantizing paths match the reference.
+     */
+    @Test
+    void q8_0CpuLayoutMatchesTheGgufKernel() {
+        Random rnd = new Random(808);
+        int rows = 36, cols = 512;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment data = quantizedGaussian(GgmlType.Q8_0, rows, cols, rnd, arena);
+            Q8_0Matrix gguf = (Q8_0Matrix) WeightMatrix.of(GgmlType.Q8_0, data, rows, cols);
+            Q8_0Matrix packed = (Q8_0Matrix) WeightMatrix.of(GgmlType.Q8_0, data, rows, cols);
+            packed.prepareCpu();
+            float[] x = new float[cols];
+            for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
+            float[] expected = new float[rows], actual = new float[rows], viaMatvec = new float[rows], row = new float[cols];
+            for (int round = 0; round < 3000; round++) {
+                for (int r = 0; r < rows; r += 4) {
+                    gguf.dot4(r, x, 0, expected, r);
+                    packed.dot4(r, x, 0, actual, r);
+                }
+                if (round == 0 || round == 2999) {
+                    assertArrayEquals(expected, actual, "dot4, round " + round);
+                    packed.matvec(x, 0, viaMatvec, 0);
+                    assertArrayEquals(expected, viaMatvec, "matvec, round " + round);
+                    for (int r = 0; r < rows; r++) {
+                        float[] ref = GgmlReference.row(GgmlType.Q8_0, data, r, cols);
+                        packed.dequantizeRow(r, row, 0);
+                        assertArrayEquals(ref, row, "dequantized row " + r + ", round " + round);
+                        double exact = 0, magnitude = 0;
+                        for (int i = 0; i < cols; i++) {
+                            exact += (double) ref[i] * x[i];
+                            magnitude += Math.abs((double) ref[i] * x[i]);
+                        }
+                        assertEquals(exact, packed.dot(r, x, 0), 1e-5 * magnitude + 1e-35, "dot of row " + r + ", round " + round);
+                    }
                 }
             }
         }

@@ -227,7 +227,7 @@ class KernelTest {
     void matvecAndMatmulMatchTheReference(GgmlType type) {
         Random rnd = new Random(42 + type.ordinal());
         int rows = 37, cols = type.blockSize == 1 ? 200 : 2 * Math.max(type.blockSize, 128);
-        int batch = 3;
+        int batch = 6;
         try (Arena arena = Arena.ofShared()) {
             MemorySegment data = quantizedGaussian(type, rows, cols, rnd, arena);
             WeightMatrix w = WeightMatrix.of(type, data, rows, cols);

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Locale;
 import magicpig.tensor.GgmlType;
 import magicpig.tensor.Parallel;
+import magicpig.tensor.Q8_0Matrix;
 import magicpig.tensor.Quantizer;
 import magicpig.tensor.WeightMatrix;
 import magicpig.tokenizer.SyntheticTokenizer;
@@ -92,7 +93,10 @@ public final class SyntheticModels {
             long rowBytes = dtype.rowBytes(cols);
             // 2 MiB pages where the kernel grants them: decode streams every weight once a token,
             // and huge pages cut its TLB misses (measured +4% on an F16 matvec from memory).
-            MemorySegment seg = magicpig.tensor.HugePages.allocate(arena, rowBytes * rows);
+            // Q8_0 with a CPU layout is built in GGUF form in a scratch arena, then kept only in that layout.
+            boolean cpuLayoutOnly = dtype == GgmlType.Q8_0 && Q8_0Matrix.hasCpuLayout(rows);
+            Arena target = cpuLayoutOnly ? Arena.ofShared() : arena;
+            MemorySegment seg = magicpig.tensor.HugePages.allocate(target, rowBytes * rows);
             long tensorSeed = mix(seed * 0x9E3779B97F4A7C15L + (++tensor));
             float scale = (float) Math.sqrt(3.0 / cols);
             Parallel.forRange(rows, 64, (start, end) -> {
@@ -107,7 +111,11 @@ public final class SyntheticModels {
                     Quantizer.quantizeRow(dtype, row, 0, cols, seg, r * rowBytes);
                 }
             });
-            return WeightMatrix.of(dtype, seg, rows, cols);
+            WeightMatrix m = WeightMatrix.of(dtype, seg, rows, cols);
+            if (!cpuLayoutOnly) return m;
+            try (target) {
+                return Q8_0Matrix.withCpuLayoutOnly((Q8_0Matrix) m, arena);
+            }
         }
     }
 

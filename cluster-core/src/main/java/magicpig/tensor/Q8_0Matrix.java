@@ -58,18 +58,55 @@ public final class Q8_0Matrix extends WeightMatrix {
         super(data, rows, cols);
     }
 
+    /** A matrix that keeps only the CPU layout. */
+    private Q8_0Matrix(int rows, int cols, MemorySegment packed) {
+        super(rows, cols);
+        this.packed = packed;
+    }
+
+    /** Whether a Q8_0 matrix of this many rows gets the CPU layout on this machine. */
+    public static boolean hasCpuLayout(int rows) {
+        return PACKS && rows % 4 == 0;
+    }
+
+    /**
+     * The same matrix keeping only the CPU layout, allocated in {@code arena}, so that the caller
+     * can free m's GGUF bytes (a synthetic model would otherwise hold its weights twice). Its
+     * {@link #data()} rebuilds the GGUF bytes on every call. Requires {@link #hasCpuLayout}.
+     */
+    public static Q8_0Matrix withCpuLayoutOnly(Q8_0Matrix m, Arena arena) {
+        if (!hasCpuLayout(m.rows)) throw new IllegalArgumentException("no CPU layout for " + m);
+        return new Q8_0Matrix(m.rows, m.cols, m.pack(arena));
+    }
+
+    @Override
+    public MemorySegment data() {
+        if (data != null) return data;
+        // Rebuilt from the CPU layout: the scales were halves, so converting them back is exact.
+        MemorySegment p = packed, out = Arena.ofAuto().allocate(byteSize(), 64);
+        for (int r = 0; r < rows; r++) {
+            long at = packedRow(r), scale = at - 16 - 28L * (r & 3);
+            for (int b = 0; b < cols / BLOCK; b++, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {
+                long to = r * rowBytes + (long) b * BLOCK_BYTES;
+                out.set(SHORT_LE, to, Float.floatToFloat16(p.get(FLOAT_LE, scale)));
+                MemorySegment.copy(p, at, out, to + 2, BLOCK);
+            }
+        }
+        return out;
+    }
+
     @Override
     void prepareCpu() {
-        if (packed != null || !PACKS || rows % 4 != 0) return;
+        if (packed != null || !hasCpuLayout(rows)) return;
         synchronized (this) {
-            if (packed == null) packed = pack();
+            if (packed == null) packed = pack(Arena.ofAuto());
         }
     }
 
-    /** Copies the GGUF blocks into the CPU layout, over all cores. Freed when this matrix is collected. */
-    private MemorySegment pack() {
+    /** Copies the GGUF blocks into the CPU layout, over all cores. */
+    private MemorySegment pack(Arena arena) {
         int blocks = cols / BLOCK, groups = rows / 4;
-        MemorySegment p = HugePages.allocate(Arena.ofAuto(), (long) groups * blocks * GROUP_BLOCK_BYTES);
+        MemorySegment p = HugePages.allocate(arena, (long) groups * blocks * GROUP_BLOCK_BYTES);
         MemorySegment src = data;
         long rowBytes = this.rowBytes;
         Parallel.forRange(groups, 16, (start, end) -> {
@@ -183,8 +220,9 @@ public final class Q8_0Matrix extends WeightMatrix {
             return;
         }
         MemorySegment p = packed;
-        if (p != null && (row & 3) == 0) {
-            dot4Packed(p, row, x, xOff, y, yOff);
+        if (p != null) {
+            if ((row & 3) == 0) dot4Packed(p, row, x, xOff, y, yOff);
+            else for (int i = 0; i < 4; i++) y[yOff + i] = dotPacked(p, row + i, x, xOff);
             return;
         }
         // Four rows block by block: each block's 32 x values are loaded once for the four, the four

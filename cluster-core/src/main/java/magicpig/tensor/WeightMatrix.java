@@ -27,6 +27,14 @@ public abstract class WeightMatrix {
         }
     }
 
+    /** A matrix that keeps no GGUF bytes: the subclass keeps a layout of its own and overrides {@link #data()}. */
+    protected WeightMatrix(int rows, int cols) {
+        this.data = null;
+        this.rows = rows;
+        this.cols = cols;
+        this.rowBytes = type().rowBytes(cols);
+    }
+
     public abstract GgmlType type();
 
     /** Returns dot(row r, x[xOff .. xOff + cols)). */
@@ -59,7 +67,8 @@ public abstract class WeightMatrix {
         return cols;
     }
 
-    public final MemorySegment data() {
+    /** The matrix's bytes in the GGUF layout of its type (what a GPU upload or a file writer needs). */
+    public MemorySegment data() {
         return data;
     }
 

@@ -264,6 +264,19 @@ class KernelTest {
             Q8_0Matrix gguf = (Q8_0Matrix) WeightMatrix.of(GgmlType.Q8_0, data, rows, cols);
             Q8_0Matrix packed = (Q8_0Matrix) WeightMatrix.of(GgmlType.Q8_0, data, rows, cols);
             packed.prepareCpu();
+            if (Q8_0Matrix.hasCpuLayout(rows)) {
+                // Kept only in the CPU layout: the GGUF bytes come back exactly, and the kernels agree.
+                Q8_0Matrix only = Q8_0Matrix.withCpuLayoutOnly(gguf, arena);
+                assertEquals(-1, only.data().mismatch(data), "GGUF bytes rebuilt from the CPU layout");
+                float[] a = new float[rows], b = new float[rows];
+                float[] x = new float[cols];
+                for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
+                only.matvec(x, 0, a, 0);
+                packed.matvec(x, 0, b, 0);
+                assertArrayEquals(b, a, "matvec of the CPU-layout-only copy");
+                only.dot4(1, x, 0, a, 0); // rows 1-4: across a group boundary
+                for (int i = 0; i < 4; i++) assertEquals(packed.dot(1 + i, x, 0), a[i], "unaligned dot4 row " + (1 + i));
+            }
             float[] x = new float[cols];
             for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
             float[] expected = new float[rows], actual = new float[rows], viaMatvec = new float[rows], row = new float[cols];

@@ -19,16 +19,37 @@ public final class MemoryBandwidth {
 
     /** Bytes per second read; {@code bytes} should be several times the last-level cache. */
     public static double measureRead(long bytes, int passes) {
-        long floats = bytes / 4 / 1024 * 1024;
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment seg = arena.allocate(floats * 4, 64);
+        try (Probe probe = new Probe(bytes)) {
+            return probe.measure(passes);
+        }
+    }
+
+    /**
+     * A buffer kept for repeated measurements, so that a benchmark can measure the bandwidth right
+     * next to each stretch of its own work: on a shared host the bandwidth left to us drifts within
+     * seconds, and a ratio of two figures taken minutes apart would measure the neighbours.
+     */
+    public static final class Probe implements AutoCloseable {
+        private final Arena arena = Arena.ofShared();
+        private final MemorySegment seg;
+        private final long floats;
+        private final float[] sink;
+
+        public Probe(long bytes) {
+            floats = Math.max(1 << 16, bytes / 4 / (1 << 16) * (1 << 16));
+            seg = arena.allocate(floats * 4, 64);
             seg.fill((byte) 1);
-            int chunks = (int) (floats / (1 << 16));
-            float[] sink = new float[chunks];
+            sink = new float[(int) (floats >> 16)];
+        }
+
+        /** The best of {@code passes} timed passes over the buffer, in bytes per second. */
+        public double measure(int passes) {
+            MemorySegment seg = this.seg;
+            float[] sink = this.sink;
             double best = 0;
             for (int p = 0; p < passes; p++) {
                 long t0 = System.nanoTime();
-                Parallel.forRange(chunks, 1, (start, end) -> {
+                Parallel.forRange(sink.length, 1, (start, end) -> {
                     for (int c = start; c < end; c++) sink[c] = sum(seg, (long) c << 18, 1 << 16);
                 });
                 long dt = System.nanoTime() - t0;
@@ -38,6 +59,11 @@ public final class MemoryBandwidth {
             for (float s : sink) total += s;
             if (total == 42f) System.out.print(""); // keeps the sums alive
             return best;
+        }
+
+        @Override
+        public void close() {
+            arena.close();
         }
     }
 

@@ -89,11 +89,20 @@ final class BenchCommand {
     }
 
     static final String DECODE_CSV = "docs/results/bench-decode.csv", DECODE_PNG = "docs/results/bench-decode.png";
+    /** Tokens decoded between two bandwidth measurements in bench decode. */
+    static final int DECODE_STRETCH = 8;
+
+    private static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
 
     /**
      * Prefill and decode speed at several context depths, for each attention of {@code --attention}
      * (a list, default dense; the LSH flags apply to magicpig), against this machine's measured memory
-     * bandwidth: dense decode reads every weight once per token, plus the KV cache so far. The rows
+     * bandwidth: dense decode reads every weight once per token, plus the KV cache so far. On the
+     * CPU the bandwidth is measured between stretches of decode and each stretch is set against
+     * the measurements beside it; the roofline column is the median of those fractions. The rows
      * also go to {@code --csv}, and decode tokens/s against context, one line per attention, to
      * {@code --png}.
      */
@@ -109,16 +118,19 @@ final class BenchCommand {
         String backendMode = ModelFlags.backend(f);
         err.printf(Locale.ROOT, "loading %s...%n", f.require("model"));
         long t0 = System.nanoTime();
-        try (Model model = ModelFlags.open(f); ComputeBackend backend = ComputeBackends.select(backendMode, model)) {
-            long bandwidthBytes = (long) f.getInt("bandwidth-mib", 1024) << 20;
+        long bandwidthBytes = (long) f.getInt("bandwidth-mib", 1024) << 20;
+        try (Model model = ModelFlags.open(f); ComputeBackend backend = ComputeBackends.select(backendMode, model);
+             // On the CPU the bandwidth is measured again around every stretch of decode (see below).
+             MemoryBandwidth.Probe probe = backend instanceof CudaBackend ? null : new MemoryBandwidth.Probe(bandwidthBytes)) {
             double bandwidth;
             if (backend instanceof CudaBackend gpu) {
                 err.printf(Locale.ROOT, "measuring %s read bandwidth...%n", gpu.description());
                 bandwidth = gpu.measureReadBandwidth(Math.max(bandwidthBytes, 1L << 30), 5);
             } else {
                 err.printf(Locale.ROOT, "measuring memory bandwidth (%d threads)...%n", Parallel.threads());
-                bandwidth = MemoryBandwidth.measureRead(bandwidthBytes, 5);
+                bandwidth = probe.measure(5);
             }
+            List<Double> bandwidths = new ArrayList<>(List.of(bandwidth));
             err.printf(Locale.ROOT, "read bandwidth: %.1f GB/s%n", bandwidth / 1e9);
             var c = model.config();
             if (maxDepth + tokens + 5 > c.contextLength()) {
@@ -148,30 +160,48 @@ final class BenchCommand {
                         logits = s.decode(token);
                         token = sampler.sample(logits);
                     }
-                    long d0 = System.nanoTime();
-                    for (int i = 0; i < tokens; i++) {
-                        logits = s.decode(token);
-                        token = sampler.sample(logits);
-                        if (i % 4 == 3) err.printf(Locale.ROOT, "  decoded %d/%d%n", i + 1, tokens);
-                    }
-                    double seconds = (System.nanoTime() - d0) / 1e9;
-                    double decodeRate = tokens / seconds;
                     // bytes read per token: every weight, plus the whole KV cache for dense attention (a
                     // sparse one reads a sample of it, so no roofline is claimed for it)
                     long kvBytes = 2L * c.layers() * c.kvDim() * 4 * (prompt.length + tokens / 2 + 1);
+                    // Decode in stretches of DECODE_STRETCH tokens with a bandwidth measurement between
+                    // them: each stretch's rate is set against the mean of the measurements on either
+                    // side, and the roofline fraction is the median over stretches. A shared host's
+                    // bandwidth drifts within seconds, so one measurement before all of decode made
+                    // the fraction swing by a factor of two from run to run.
+                    List<Double> fractions = new ArrayList<>();
+                    double before = probe != null ? probe.measure(2) : bandwidth;
+                    long decodeNanos = 0;
+                    for (int done = 0; done < tokens; ) {
+                        int n = Math.min(DECODE_STRETCH, tokens - done);
+                        long d0 = System.nanoTime();
+                        for (int i = 0; i < n; i++) {
+                            logits = s.decode(token);
+                            token = sampler.sample(logits);
+                        }
+                        long dt = System.nanoTime() - d0;
+                        decodeNanos += dt;
+                        done += n;
+                        err.printf(Locale.ROOT, "  decoded %d/%d%n", done, tokens);
+                        double after = probe != null ? probe.measure(2) : bandwidth;
+                        if (probe != null) bandwidths.add(after);
+                        fractions.add((weightBytes + kvBytes) * n / (dt / 1e9) / ((before + after) / 2));
+                        before = after;
+                    }
+                    double decodeRate = tokens / (decodeNanos / 1e9);
                     double gbs = (weightBytes + kvBytes) * decodeRate / 1e9;
+                    double fraction = median(fractions);
                     String prefill = depth == 0 ? "-" : String.format(Locale.ROOT, "%.1f", prefillRate);
                     table.append(String.format(Locale.ROOT, "| %s | %d | %s | %.2f | %s | %s |%n", name, depth, prefill, decodeRate,
                             dense ? String.format(Locale.ROOT, "%.1f", gbs) : "-",
-                            dense ? String.format(Locale.ROOT, "%.0f%%", 100 * gbs * 1e9 / bandwidth) : "-"));
+                            dense ? String.format(Locale.ROOT, "%.0f%%", 100 * fraction) : "-"));
                     rows.append(String.format(Locale.ROOT, "%s,%d,%s,%.4f,%s,%s%n", name, depth, depth == 0 ? "" : String.format(Locale.ROOT, "%.3f", prefillRate),
-                            decodeRate, dense ? String.format(Locale.ROOT, "%.3f", gbs) : "", dense ? String.format(Locale.ROOT, "%.2f", 100 * gbs * 1e9 / bandwidth) : ""));
+                            decodeRate, dense ? String.format(Locale.ROOT, "%.3f", gbs) : "", dense ? String.format(Locale.ROOT, "%.2f", 100 * fraction) : ""));
                     points.add(new LineChart.Point("decode tokens/s, " + model.name() + " (" + model.llama().weights().wq()[0].type() + ")",
                             name, depth, decodeRate));
                 }
             }
-            out.printf(Locale.ROOT, "model %s (%s) on %s, measured bandwidth %.1f GB/s%n%n", model.name(),
-                    model.llama().weights().wq()[0].type(), backend.description(), bandwidth / 1e9);
+            out.printf(Locale.ROOT, "model %s (%s) on %s, measured bandwidth %.1f GB/s (median of %d measurements)%n%n", model.name(),
+                    model.llama().weights().wq()[0].type(), backend.description(), median(bandwidths) / 1e9, bandwidths.size());
             out.print(table);
             Path dir = csv.toAbsolutePath().getParent();
             if (dir != null) Files.createDirectories(dir);

@@ -25,9 +25,11 @@ import jdk.incubator.vector.VectorSpecies;
  * one broadcast from memory instead of a half-to-float conversion and a shuffle. Measured on the
  * project's 2-core VM with a 544 MiB matrix from memory, alternating with the GGUF layout in one
  * process: 1.27x (15.7 against 12.3 GB/s by the GGUF bytes). The values and the order of every sum
- * are the same as the GGUF kernel's, so results are bit-for-bit equal. The price is memory: the
- * quants are kept twice when the GGUF bytes stay mapped (the file's pages are clean and the kernel
- * can drop them), and the scales take 4 bytes instead of 2 (144 bytes for 136).
+ * are the same as the GGUF kernel's, so results are bit-for-bit equal. The price is memory: a
+ * model loaded from a file keeps its GGUF bytes mapped beside the copy (clean file pages, which the
+ * kernel can drop), a synthetic model keeps only the copy ({@link #withCpuLayoutOnly}), and the
+ * scales take 4 bytes instead of 2 (144 bytes for 136). {@code -Dmagicpig.q8_0.cpuLayout=false}
+ * keeps the GGUF kernel.
  */
 public final class Q8_0Matrix extends WeightMatrix {
     static final int BLOCK = 32;

@@ -170,6 +170,7 @@ final class BenchCommand {
                     // the fraction swing by a factor of two from run to run.
                     List<Double> fractions = new ArrayList<>();
                     double before = probe != null ? probe.measure(2) : bandwidth;
+                    if (probe != null) bandwidths.add(before);
                     long decodeNanos = 0;
                     for (int done = 0; done < tokens; ) {
                         int n = Math.min(DECODE_STRETCH, tokens - done);

@@ -74,7 +74,8 @@ public final class Q8_0Matrix extends WeightMatrix {
     /**
      * The same matrix keeping only the CPU layout, allocated in {@code arena}, so that the caller
      * can free m's GGUF bytes (a synthetic model would otherwise hold its weights twice). Its
-     * {@link #data()} rebuilds the GGUF bytes on every call. Requires {@link #hasCpuLayout}.
+     * {@link #data()} and {@link #ggufBytes} rebuild the GGUF bytes on every call. Requires
+     * {@link #hasCpuLayout}.
      */
     public static Q8_0Matrix withCpuLayoutOnly(Q8_0Matrix m, Arena arena) {
         if (!hasCpuLayout(m.rows)) throw new IllegalArgumentException("no CPU layout for " + m);
@@ -83,9 +84,14 @@ public final class Q8_0Matrix extends WeightMatrix {
 
     @Override
     public MemorySegment data() {
+        return ggufBytes(Arena.ofAuto());
+    }
+
+    @Override
+    public MemorySegment ggufBytes(Arena scratch) {
         if (data != null) return data;
         // Rebuilt from the CPU layout: the scales were halves, so converting them back is exact.
-        MemorySegment p = packed, out = Arena.ofAuto().allocate(byteSize(), 64);
+        MemorySegment p = packed, out = scratch.allocate(byteSize(), 64);
         for (int r = 0; r < rows; r++) {
             long at = packedRow(r), scale = at - 16 - 28L * (r & 3);
             for (int b = 0; b < cols / BLOCK; b++, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {

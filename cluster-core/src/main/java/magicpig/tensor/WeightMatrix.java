@@ -1,5 +1,6 @@
 package magicpig.tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -72,6 +73,14 @@ public abstract class WeightMatrix {
     /** The matrix's bytes in the GGUF layout of its type (what a GPU upload or a file writer needs). */
     public MemorySegment data() {
         return data;
+    }
+
+    /**
+     * The GGUF bytes, as {@link #data()}, but a matrix that keeps only a layout of its own rebuilds
+     * them into {@code scratch}, so a caller that needs them briefly (an upload) frees them at once.
+     */
+    public MemorySegment ggufBytes(Arena scratch) {
+        return data();
     }
 
     /** Bytes a full pass over this matrix reads (what one decode step costs in memory traffic). */

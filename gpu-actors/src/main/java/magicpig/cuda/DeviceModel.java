@@ -150,7 +150,10 @@ final class DeviceModel implements AutoCloseable {
             buffers.add(buf);
             long at = 0;
             for (int k = i; k < j; k++) {
-                device.upload(buf, at, ms[k].data(), ms[k].byteSize());
+                // a matrix kept only in a CPU layout rebuilds its GGUF bytes for the upload, freed right after
+                try (java.lang.foreign.Arena scratch = java.lang.foreign.Arena.ofConfined()) {
+                    device.upload(buf, at, ms[k].ggufBytes(scratch), ms[k].byteSize());
+                }
                 at += ms[k].byteSize();
             }
             long rowBytes = ms[i].type().rowBytes(ms[i].cols());

@@ -65,6 +65,43 @@ public final class BF16Matrix extends WeightMatrix {
     }
 
     @Override
+    public void dot4(int row, float[] x, int xOff, float[] y, int yOff) {
+        if (!VECTOR) {
+            super.dot4(row, x, xOff, y, yOff);
+            return;
+        }
+        // Four rows in lockstep, as F16Matrix.dot4: each x vector is loaded once for the four, and
+        // the per-row setup and reduction are paid once per four rows (a 1B model's rows are 2048
+        // values, where the quarter-row split of dot has short streams).
+        MemorySegment data = this.data;
+        long r0 = row * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int i = 0;
+        for (int upper = cols - N; i <= upper; i += N) {
+            FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+            long o = 2L * i;
+            acc0 = load(data, r0 + o).fma(xv, acc0);
+            acc1 = load(data, r1 + o).fma(xv, acc1);
+            acc2 = load(data, r2 + o).fma(xv, acc2);
+            acc3 = load(data, r3 + o).fma(xv, acc3);
+        }
+        float s0 = acc0.reduceLanes(VectorOperators.ADD), s1 = acc1.reduceLanes(VectorOperators.ADD);
+        float s2 = acc2.reduceLanes(VectorOperators.ADD), s3 = acc3.reduceLanes(VectorOperators.ADD);
+        for (; i < cols; i++) {
+            float xi = x[xOff + i];
+            long o = 2L * i;
+            s0 += HalfFloat.bf16ToFloat(data.get(LE, r0 + o)) * xi;
+            s1 += HalfFloat.bf16ToFloat(data.get(LE, r1 + o)) * xi;
+            s2 += HalfFloat.bf16ToFloat(data.get(LE, r2 + o)) * xi;
+            s3 += HalfFloat.bf16ToFloat(data.get(LE, r3 + o)) * xi;
+        }
+        y[yOff] = s0;
+        y[yOff + 1] = s1;
+        y[yOff + 2] = s2;
+        y[yOff + 3] = s3;
+    }
+
+    @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         if (!VECTOR) {
             scalarRow(row, null, 0, dst, dstOff);

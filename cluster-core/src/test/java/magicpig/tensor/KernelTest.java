@@ -203,9 +203,10 @@ class KernelTest {
             WeightMatrix w = WeightMatrix.of(type, data, rows, cols);
             float[] x = new float[cols];
             for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
-            float[] y = new float[rows], rowBuf = new float[cols];
+            float[] y = new float[rows], y4 = new float[rows], rowBuf = new float[cols];
             for (int round = 0; round < 5000; round++) {
                 for (int r = 0; r < rows; r++) y[r] = w.dot(r, x, 0);
+                w.dot4(0, x, 0, y4, 0);
                 for (int r = 0; r < rows; r++) w.dequantizeRow(r, rowBuf, 0);
             }
             for (int r = 0; r < rows; r++) {
@@ -217,6 +218,7 @@ class KernelTest {
                     magnitude += Math.abs((double) expected[i] * x[i]);
                 }
                 assertEquals(exact, y[r], 1e-5 * magnitude + 1e-35, type + " (compiled) dot of row " + r);
+                assertEquals(exact, y4[r], 1e-5 * magnitude + 1e-35, type + " (compiled) dot4, row " + r);
             }
         }
     }

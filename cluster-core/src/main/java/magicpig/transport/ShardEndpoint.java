@@ -219,6 +219,9 @@ public final class ShardEndpoint implements Agent, AutoCloseable {
         long start = System.nanoTime();
         try {
             handler.onQuery(query, reply);
+        } catch (UnknownSequenceException e) {
+            replyError(peer, query.correlationId(), ErrorMessage.UNKNOWN_SEQUENCE, e.getMessage());
+            return;
         } catch (RuntimeException e) {
             replyError(peer, query.correlationId(), ErrorMessage.HANDLER_FAILED, String.valueOf(e));
             return;

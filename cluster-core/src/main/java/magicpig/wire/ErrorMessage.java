@@ -29,6 +29,11 @@ public final class ErrorMessage {
     public static final int TRANSFER_GAP = 4;
     /** A chunk transfer is larger than the receiver accepts, or disagrees with its earlier chunks. */
     public static final int TRANSFER_REJECTED = 5;
+    /**
+     * The shard holds no blocks of the queried sequence, or not the block named: they were released
+     * (the sequence was cancelled, finished, or moved to a new attempt) or never stored.
+     */
+    public static final int UNKNOWN_SEQUENCE = 6;
 
     static final int CORRELATION_ID_OFFSET = 8;
     static final int CODE_OFFSET = 16;
@@ -45,6 +50,7 @@ public final class ErrorMessage {
             case HANDLER_FAILED -> "HANDLER_FAILED";
             case TRANSFER_GAP -> "TRANSFER_GAP";
             case TRANSFER_REJECTED -> "TRANSFER_REJECTED";
+            case UNKNOWN_SEQUENCE -> "UNKNOWN_SEQUENCE";
             default -> "CODE_" + code;
         };
     }

@@ -12,6 +12,7 @@ import magicpig.metrics.ShardMetrics;
 import magicpig.tensor.Parallel;
 import magicpig.transport.ReceivedBlock;
 import magicpig.transport.ShardHandler;
+import magicpig.transport.UnknownSequenceException;
 import magicpig.wire.AttentionQuery;
 import magicpig.wire.PartialStates;
 import org.agrona.DirectBuffer;
@@ -160,13 +161,13 @@ public final class ShardService implements ShardHandler {
         int layer = query.layer();
         int heads = query.headCount(), d = query.headDim(), l = query.l();
         ShardStore.Sequence s = store.sequence(seq);
-        if (s == null) throw new IllegalStateException("shard " + store.name() + " holds no blocks of sequence " + seq);
+        if (s == null) throw new UnknownSequenceException("shard " + store.name() + " holds no blocks of sequence " + seq);
         int nb = query.allBlocks() ? s.ids.size() : query.blockCount();
         grow(heads, d, l, nb);
         for (int i = 0; i < nb; i++) {
             int id = query.allBlocks() ? s.ids.getInt(i) : query.blockId(i);
             StoredBlock b = s.blocks.get(id);
-            if (b == null) throw new IllegalStateException("shard " + store.name() + " holds no block " + id + " of sequence " + seq);
+            if (b == null) throw new UnknownSequenceException("shard " + store.name() + " holds no block " + id + " of sequence " + seq);
             if (i > 0 && !b.params.equals(blocks[0].params)) {
                 throw new IllegalStateException("shard " + store.name() + ": blocks of sequence " + seq + " were sent with different parameters ("
                     + blocks[0].params + " and " + b.params + ")");

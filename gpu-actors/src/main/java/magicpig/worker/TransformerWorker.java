@@ -259,7 +259,14 @@ public final class TransformerWorker extends AbstractBehavior<TransformerWorker.
     }
 
     private void fail(Running run, RuntimeException e) {
-        getContext().getLog().warn("sequence {} failed on worker {}: {}", run.request.sequenceId(), name, e.toString());
+        if (e instanceof magicpig.transport.ShardErrorException s && s.code() == magicpig.wire.ErrorMessage.UNKNOWN_SEQUENCE) {
+            // A query raced the release of the sequence's blocks: its entity cancelled it or ended
+            // this attempt, and decides what follows. Not a fault of this worker or of the shard.
+            getContext().getLog().info("sequence {} stopped on worker {}: a shard no longer holds its blocks ({})",
+                    run.request.sequenceId(), name, e.getMessage());
+        } else {
+            getContext().getLog().warn("sequence {} failed on worker {}: {}", run.request.sequenceId(), name, e.toString());
+        }
         run.replyTo.tell(new SequenceEvent.Failed(run.request.sequenceId(), String.valueOf(e.getMessage())));
         remove(run);
     }

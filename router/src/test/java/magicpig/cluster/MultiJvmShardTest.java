@@ -63,10 +63,11 @@ class MultiJvmShardTest {
 
                 // Kill a shard host in the middle of a generation: the request still completes.
                 CountDownLatch flowing = new CountDownLatch(5);
-                List<Integer> tokens = new ArrayList<>();
+                List<Integer> tokens = new ArrayList<>(), indices = new ArrayList<>();
                 var h = gateway.client().generate(new GenerationRequest("survivor", prompt(700, 9), 200, SamplingSettings.GREEDY, Map.of()), e -> {
                     if (e instanceof SequenceEvent.Token t) {
                         tokens.add(t.token());
+                        indices.add(t.index());
                         flowing.countDown();
                     }
                 });
@@ -75,10 +76,15 @@ class MultiJvmShardTest {
                 int before = tokens.size();
                 c.kill();
                 SequenceEvent end = h.done().toCompletableFuture().get(180, TimeUnit.SECONDS);
-                assertInstanceOf(SequenceEvent.Finished.class, end, String.valueOf(end));
-                assertEquals(200, tokens.size(), "every token, no gap and no duplicate");
-                System.err.printf("shard host killed after %d tokens; the sequence completed %.1f s later with all %d tokens%n",
-                        before, (System.nanoTime() - t0) / 1e9, tokens.size());
+                SequenceEvent.Finished finished = assertInstanceOf(SequenceEvent.Finished.class, end, String.valueOf(end));
+                for (int i = 0; i < indices.size(); i++) assertEquals(i, indices.get(i), "token " + i + ": no gap and no duplicate");
+                assertEquals(tokens.size(), finished.completionTokens(), "the end counts every token sent");
+                // The rebuilt sequence reads its generated tokens as prompt, so its sampling can differ
+                // from here on (MagicPIG samples the offloaded keys), and a random-weight model may then
+                // pick its end-of-text token: "stop" is an honest end, anything else must be all 200.
+                if (!finished.reason().equals("stop")) assertEquals(200, tokens.size(), "every token (" + finished.reason() + ")");
+                System.err.printf("shard host killed after %d tokens; the sequence completed %.1f s later with %d tokens, %s, none missing%n",
+                        before, (System.nanoTime() - t0) / 1e9, tokens.size(), finished.reason());
             }
         }
     }

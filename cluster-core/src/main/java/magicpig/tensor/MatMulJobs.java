@@ -104,7 +104,7 @@ final class MatMulJobs {
      * Sixteen dot products: four consecutive rows of w (each cols long) with four tokens of x (at
      * xOff + t * xStride); y[yOff + t * yStride + i] = row i . token t. Each step loads four row
      * vectors and four token vectors for 16 fused multiply-adds, where four dot4 calls would load 20
-     * vectors: prefill is bound by the arithmetic, not by loads.
+     * vectors for the same work. The sums run in dot4's order, so the results are the same.
      */
     static void dot4x4(float[] w, int cols, float[] x, int xOff, int xStride, float[] y, int yOff, int yStride) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;

@@ -25,11 +25,12 @@ import jdk.incubator.vector.VectorSpecies;
  * measure the kernels' arithmetic. Rates come by the wall clock and by CPU time (bytes over the
  * process's CPU seconds per thread), which other tenants of a shared machine distort less.
  *
- * <p>Measured on the 2-core Sapphire Rapids VM the project develops on (shared, load 2 to 10),
- * 1 GiB matrices, 2 threads, by CPU time: vector sum 30.7 GB/s; F16 17.9 (58%), Q8_0 16.5 (54%),
- * BF16 21.5 (70%); by wall clock in a quiet minute F16 18.0 of 30.0 (60%), BF16 21.0 of 31.0. One
- * thread: sum 15.3, F16 9.8 (64%), Q8_0 8.9 (54%), BF16 10.7 (70%), F32 10.7 (85%). The F16 and
- * Q8_0 kernels are bound by their arithmetic (8-10 vector operations per 32 bytes), not by memory.
+ * <p>Measured on the 2-core Sapphire Rapids VM the project develops on (session 4, quiet), one
+ * 262144 x 2048 matrix of each type (1 GiB of F16), 2 threads, by the wall clock: vector sum 28-32
+ * GB/s; F16 19.8 (69%), BF16 23.5 (74%), Q8_0 14.1 (50%, in its CPU layout, by its GGUF bytes), F32
+ * 29.1 (95%). A 512 x 2048 matrix (L2-resident) measures the arithmetic: F16 28-35 GB/s, Q8_0 22-26.
+ * The lower the kernel's work per cache line, the closer it gets to the sum: its memory and
+ * compute times add up rather than overlap.
  */
 public final class KernelBandwidth {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;

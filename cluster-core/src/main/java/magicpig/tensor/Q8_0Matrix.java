@@ -55,6 +55,9 @@ public final class Q8_0Matrix extends WeightMatrix {
 
     /** The CPU layout (see the class comment); null until the first product, and where it does not apply. */
     private volatile MemorySegment packed;
+    /** Set when the CPU layout could not be allocated; the GGUF kernel serves. */
+    private volatile boolean noRoom;
+    private static final System.Logger log = System.getLogger(Q8_0Matrix.class.getName());
 
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
@@ -105,9 +108,17 @@ public final class Q8_0Matrix extends WeightMatrix {
 
     @Override
     void prepareCpu() {
-        if (packed != null || !hasCpuLayout(rows)) return;
+        if (packed != null || noRoom || !hasCpuLayout(rows)) return;
         synchronized (this) {
-            if (packed == null) packed = pack(Arena.ofAuto());
+            if (packed != null || noRoom) return;
+            try {
+                packed = pack(Arena.ofAuto());
+            } catch (OutOfMemoryError e) {
+                // No memory for the copy: the GGUF kernel gives the same results, only slower.
+                noRoom = true;
+                log.log(System.Logger.Level.WARNING, "no memory for the CPU layout of " + this + " (" + ((long) (rows / 4) * (cols / BLOCK) * GROUP_BLOCK_BYTES >> 20)
+                        + " MiB more): using the GGUF kernel; -Dmagicpig.q8_0.cpuLayout=false skips the attempt (" + e.getMessage() + ")");
+            }
         }
     }
 

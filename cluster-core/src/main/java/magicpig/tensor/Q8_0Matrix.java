@@ -96,7 +96,7 @@ public final class Q8_0Matrix extends WeightMatrix {
         // Rebuilt from the CPU layout: the scales were halves, so converting them back is exact.
         MemorySegment p = packed, out = scratch.allocate(byteSize(), 64);
         for (int r = 0; r < rows; r++) {
-            long at = packedRow(r), scale = at - 16 - 28L * (r & 3);
+            long at = packedRow(r), scale = packedScale(r);
             for (int b = 0; b < cols / BLOCK; b++, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {
                 long to = r * rowBytes + (long) b * BLOCK_BYTES;
                 out.set(SHORT_LE, to, Float.floatToFloat16(p.get(FLOAT_LE, scale)));
@@ -116,7 +116,7 @@ public final class Q8_0Matrix extends WeightMatrix {
             } catch (OutOfMemoryError e) {
                 // No memory for the copy: the GGUF kernel gives the same results, only slower.
                 noRoom = true;
-                log.log(System.Logger.Level.WARNING, "no memory for the CPU layout of " + this + " (" + ((long) (rows / 4) * (cols / BLOCK) * GROUP_BLOCK_BYTES >> 20)
+                log.log(System.Logger.Level.WARNING, "no memory for the CPU layout of " + this + " (" + (packedBytes() >> 20)
                         + " MiB more): using the GGUF kernel; -Dmagicpig.q8_0.cpuLayout=false skips the attempt (" + e.getMessage() + ")");
             }
         }
@@ -124,23 +124,25 @@ public final class Q8_0Matrix extends WeightMatrix {
 
     /** Copies the GGUF blocks into the CPU layout, over all cores. */
     private MemorySegment pack(Arena arena) {
-        int blocks = cols / BLOCK, groups = rows / 4;
-        MemorySegment p = HugePages.allocate(arena, (long) groups * blocks * GROUP_BLOCK_BYTES);
+        int blocks = cols / BLOCK;
+        MemorySegment p = HugePages.allocate(arena, packedBytes());
         MemorySegment src = data;
         long rowBytes = this.rowBytes;
-        Parallel.forRange(groups, 16, (start, end) -> {
-            for (int g = start; g < end; g++) {
-                for (int k = 0; k < 4; k++) {
-                    long row = (4L * g + k) * rowBytes;
-                    for (int b = 0; b < blocks; b++) {
-                        long from = row + (long) b * BLOCK_BYTES, to = ((long) g * blocks + b) * GROUP_BLOCK_BYTES;
-                        p.set(FLOAT_LE, to + 4L * k, scale(src, from));
-                        MemorySegment.copy(src, from + 2, p, to + 16 + (long) BLOCK * k, BLOCK);
-                    }
+        Parallel.forRange(rows, 64, (start, end) -> {
+            for (int r = start; r < end; r++) {
+                long from = r * rowBytes, at = packedRow(r), scale = packedScale(r);
+                for (int b = 0; b < blocks; b++, from += BLOCK_BYTES, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {
+                    p.set(FLOAT_LE, scale, scale(src, from));
+                    MemorySegment.copy(src, from + 2, p, at, BLOCK);
                 }
             }
         });
         return p;
+    }
+
+    /** Bytes of the CPU layout: a {@value #GROUP_BLOCK_BYTES}-byte record per block of each group of four rows. */
+    private long packedBytes() {
+        return (long) (rows / 4) * (cols / BLOCK) * GROUP_BLOCK_BYTES;
     }
 
     /** 16 quants at {@code at}, as floats. */
@@ -298,8 +300,7 @@ public final class Q8_0Matrix extends WeightMatrix {
 
     /** One row in the CPU layout (the same sums as one lane of {@link #dot4Packed}). */
     private float dotPacked(MemorySegment p, int row, float[] x, int xOff) {
-        long at = packedRow(row);
-        long scale = at - 16 - 28L * (row & 3);
+        long at = packedRow(row), scale = packedScale(row);
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < cols / BLOCK; b++, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {
             int xi = xOff + b * BLOCK;
@@ -309,9 +310,14 @@ public final class Q8_0Matrix extends WeightMatrix {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /** Where row's quants of block 0 start in the CPU layout (its scale is 16 + 28 * (row % 4) bytes before). */
+    /** Where row's quants of block 0 start in the CPU layout; each next block is {@value #GROUP_BLOCK_BYTES} bytes on. */
     private long packedRow(int row) {
-        return (long) (row >> 2) * (cols / BLOCK) * GROUP_BLOCK_BYTES + 16 + (long) BLOCK * (row & 3);
+        return (long) (row >> 2) * (cols / BLOCK) * GROUP_BLOCK_BYTES + 4 * Float.BYTES + (long) BLOCK * (row & 3);
+    }
+
+    /** Where row's f32 scale of block 0 is in the CPU layout; each next block is {@value #GROUP_BLOCK_BYTES} bytes on. */
+    private long packedScale(int row) {
+        return (long) (row >> 2) * (cols / BLOCK) * GROUP_BLOCK_BYTES + (long) Float.BYTES * (row & 3);
     }
 
     @Override
@@ -322,9 +328,9 @@ public final class Q8_0Matrix extends WeightMatrix {
         }
         MemorySegment cpu = packed;
         if (cpu != null) {
-            long at = packedRow(row);
-            for (int b = 0; b < cols / BLOCK; b++, at += GROUP_BLOCK_BYTES) {
-                FloatVector d = FloatVector.broadcast(F, cpu.get(FLOAT_LE, at - 16 - 28L * (row & 3)));
+            long at = packedRow(row), scale = packedScale(row);
+            for (int b = 0; b < cols / BLOCK; b++, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {
+                FloatVector d = FloatVector.broadcast(F, cpu.get(FLOAT_LE, scale));
                 int o = dstOff + b * BLOCK;
                 quants(cpu, at).mul(d).intoArray(dst, o);
                 quants(cpu, at + 16).mul(d).intoArray(dst, o + 16);

@@ -17,17 +17,11 @@ public final class MemoryBandwidth {
 
     private MemoryBandwidth() {}
 
-    /** Bytes per second read; {@code bytes} should be several times the last-level cache. */
-    public static double measureRead(long bytes, int passes) {
-        try (Probe probe = new Probe(bytes)) {
-            return probe.measure(passes);
-        }
-    }
-
     /**
-     * A buffer kept for repeated measurements, so that a benchmark can measure the bandwidth right
-     * next to each stretch of its own work: on a shared host the bandwidth left to us drifts within
-     * seconds, and a ratio of two figures taken minutes apart would measure the neighbours.
+     * A buffer of about {@code bytes} (several times the last-level cache, to measure memory) kept
+     * for repeated measurements, so that a benchmark can measure the bandwidth right next to each
+     * stretch of its own work: on a shared host the bandwidth left to us drifts within seconds, and
+     * a ratio of two figures taken minutes apart would measure the neighbours.
      */
     public static final class Probe implements AutoCloseable {
         private final Arena arena = Arena.ofShared();
@@ -40,6 +34,11 @@ public final class MemoryBandwidth {
             seg = arena.allocate(floats * 4, 64);
             seg.fill((byte) 1);
             sink = new float[(int) (floats >> 16)];
+        }
+
+        /** The buffer's size: {@code bytes} rounded down to whole 256 KiB chunks, at least one. */
+        public long bytes() {
+            return floats * 4;
         }
 
         /** The best of {@code passes} timed passes over the buffer, in bytes per second. */

@@ -2,15 +2,13 @@ package magicpig.tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import java.util.Random;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Memory bandwidth of the decode kernels (not a test): matvec over a [rows x cols] matrix of each
- * type named, against a plain vector sum over an off-heap f32 array of the same byte size (the
+ * type named, against the vector sum of {@link MemoryBandwidth.Probe} over a buffer of the same size (the
  * roofline), in alternating short rounds, best of each. Run from the project root after
  * {@code ./mvnw -q -pl cluster-core test-compile}:
  *
@@ -51,23 +49,24 @@ public final class KernelBandwidth {
                 float[] y = new float[rows];
                 Random rnd = new Random(1);
                 for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
-                MemorySegment same = arena.allocate(w.byteSize(), 64);
-                same.fill((byte) 1);
-                // Alternate the two in short rounds, so both see the same machine; keep each one's best.
-                Runnable matvec = () -> w.matvec(x, 0, y, 0);
-                Runnable sum = () -> sumAll(same);
-                measure(1, w.byteSize(), matvec);
-                measure(1, same.byteSize(), sum);
-                double[] bestMatvec = new double[2], bestSum = new double[2];
-                long end = System.nanoTime() + (long) (seconds * 1e9);
-                while (System.nanoTime() < end) {
-                    best(bestMatvec, measure(0.1, w.byteSize(), matvec));
-                    best(bestSum, measure(0.1, same.byteSize(), sum));
+                // The roofline: bench decode's own vector sum, over a buffer of the matrix's size.
+                try (MemoryBandwidth.Probe probe = new MemoryBandwidth.Probe(w.byteSize())) {
+                    // Alternate the two in short rounds, so both see the same machine; keep each one's best.
+                    Runnable matvec = () -> w.matvec(x, 0, y, 0);
+                    Runnable sum = () -> probe.measure(1);
+                    measure(1, w.byteSize(), matvec);
+                    measure(1, probe.bytes(), sum);
+                    double[] bestMatvec = new double[2], bestSum = new double[2];
+                    long end = System.nanoTime() + (long) (seconds * 1e9);
+                    while (System.nanoTime() < end) {
+                        best(bestMatvec, measure(0.1, w.byteSize(), matvec));
+                        best(bestSum, measure(0.1, probe.bytes(), sum));
+                    }
+                    System.out.printf("%-5s %8.1f MiB  wall: matvec %6.2f GB/s, vector sum %6.2f GB/s, ratio %5.1f%%   "
+                                    + "cpu-time: matvec %6.2f GB/s, vector sum %6.2f GB/s, ratio %5.1f%%%n",
+                            type, w.byteSize() / 1048576.0, bestMatvec[0] / 1e9, bestSum[0] / 1e9, 100 * bestMatvec[0] / bestSum[0],
+                            bestMatvec[1] / 1e9, bestSum[1] / 1e9, 100 * bestMatvec[1] / bestSum[1]);
                 }
-                System.out.printf("%-5s %8.1f MiB  wall: matvec %6.2f GB/s, vector sum %6.2f GB/s, ratio %5.1f%%   "
-                                + "cpu-time: matvec %6.2f GB/s, vector sum %6.2f GB/s, ratio %5.1f%%%n",
-                        type, w.byteSize() / 1048576.0, bestMatvec[0] / 1e9, bestSum[0] / 1e9, 100 * bestMatvec[0] / bestSum[0],
-                        bestMatvec[1] / 1e9, bestSum[1] / 1e9, 100 * bestMatvec[1] / bestSum[1]);
             }
         }
     }
@@ -96,30 +95,6 @@ public final class KernelBandwidth {
         } while (t - t0 < seconds * 1e9);
         long cpu = OS.getProcessCpuTime() - c0;
         return new double[] {(double) bytes * n / ((t - t0) / 1e9), (double) bytes * n / (cpu / 1e9 / Parallel.threads())};
-    }
-
-    private static volatile float sink;
-
-    /** Sums every float of the segment, split over the threads: the memory roofline. */
-    private static void sumAll(MemorySegment s) {
-        long floats = s.byteSize() / 4;
-        int chunks = (int) (floats / 4096);
-        float[] partial = new float[chunks];
-        Parallel.forRange(chunks, 16, (start, end) -> {
-            for (int c = start; c < end; c++) {
-                long at = 4L * 4096 * c;
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-                for (int i = 0; i < 4096; i += 4 * F.length()) {
-                    long o = at + 4L * i;
-                    a0 = a0.add(FloatVector.fromMemorySegment(F, s, o, ByteOrder.LITTLE_ENDIAN));
-                    a1 = a1.add(FloatVector.fromMemorySegment(F, s, o + 4L * F.length(), ByteOrder.LITTLE_ENDIAN));
-                    a2 = a2.add(FloatVector.fromMemorySegment(F, s, o + 8L * F.length(), ByteOrder.LITTLE_ENDIAN));
-                    a3 = a3.add(FloatVector.fromMemorySegment(F, s, o + 12L * F.length(), ByteOrder.LITTLE_ENDIAN));
-                }
-                partial[c] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-            }
-        });
-        sink = partial[0];
     }
 
     /** Weights of a realistic spread (gaussian, sigma 0.02), in the type's layout. */

@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 import magicpig.attention.AttentionSettings;
+import magicpig.attention.eval.BenchStats;
 import magicpig.attention.eval.LineChart;
 import magicpig.cuda.ComputeBackends;
 import magicpig.cuda.CudaBackend;
@@ -91,11 +92,6 @@ final class BenchCommand {
     static final String DECODE_CSV = "docs/results/bench-decode.csv", DECODE_PNG = "docs/results/bench-decode.png";
     /** Tokens decoded between two bandwidth measurements in bench decode. */
     static final int DECODE_STRETCH = 8;
-
-    private static double median(List<Double> values) {
-        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    }
 
     /**
      * Prefill and decode speed at several context depths, for each attention of {@code --attention}
@@ -190,7 +186,7 @@ final class BenchCommand {
                     }
                     double decodeRate = tokens / (decodeNanos / 1e9);
                     double gbs = (weightBytes + kvBytes) * decodeRate / 1e9;
-                    double fraction = median(fractions);
+                    double fraction = BenchStats.median(fractions.stream().mapToDouble(Double::doubleValue).toArray());
                     String prefill = depth == 0 ? "-" : String.format(Locale.ROOT, "%.1f", prefillRate);
                     table.append(String.format(Locale.ROOT, "| %s | %d | %s | %.2f | %s | %s |%n", name, depth, prefill, decodeRate,
                             dense ? String.format(Locale.ROOT, "%.1f", gbs) : "-",
@@ -202,7 +198,7 @@ final class BenchCommand {
                 }
             }
             out.printf(Locale.ROOT, "model %s (%s) on %s, measured bandwidth %.1f GB/s (median of %d measurements)%n%n", model.name(),
-                    model.llama().weights().wq()[0].type(), backend.description(), median(bandwidths) / 1e9, bandwidths.size());
+                    model.llama().weights().wq()[0].type(), backend.description(), BenchStats.median(bandwidths.stream().mapToDouble(Double::doubleValue).toArray()) / 1e9, bandwidths.size());
             out.print(table);
             Path dir = csv.toAbsolutePath().getParent();
             if (dir != null) Files.createDirectories(dir);

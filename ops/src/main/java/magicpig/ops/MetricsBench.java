@@ -25,6 +25,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import magicpig.attention.eval.BenchStats;
 import magicpig.cluster.ClusterNode;
 import magicpig.cluster.SequenceClient;
 import magicpig.sampling.SamplingSettings;
@@ -148,7 +149,9 @@ final class MetricsBench {
         }
         out.printf(Locale.ROOT, "| mean | %.2f | %.2f | %.4f |%s%n", offSum / k, onSum / k, onSum / offSum,
                 withCpu ? String.format(Locale.ROOT, " %.3f | %.3f | %.4f |", offCpu / k, onCpu / k, onCpu / offCpu) : "");
-        double median = median(ratios), cpuMedian = median(cpuRatios);
+        double median = BenchStats.median(ratios), cpuMedian = BenchStats.median(cpuRatios);
+        Arrays.sort(ratios); // for the range printed below
+        Arrays.sort(cpuRatios);
         out.printf(Locale.ROOT, "%ndecode throughput on/off: median of rounds %.4f, over all rounds %.4f (rounds %.4f-%.4f)%n",
                 median, onSum / offSum, ratios[0], ratios[k - 1]);
         if (withCpu) {
@@ -157,13 +160,6 @@ final class MetricsBench {
         }
         out.printf(Locale.ROOT, "metrics cost %.2f %% of decode throughput (1 - median ratio; negative = faster with metrics, i.e. noise)%n",
                 100 * (1 - median));
-    }
-
-    /** Sorts a and returns its median. */
-    private static double median(double[] a) {
-        Arrays.sort(a);
-        int k = a.length;
-        return k % 2 == 1 ? a[k / 2] : (a[k / 2 - 1] + a[k / 2]) / 2;
     }
 
     /**

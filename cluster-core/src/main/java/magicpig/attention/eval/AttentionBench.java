@@ -5,7 +5,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -212,7 +211,7 @@ public final class AttentionBench {
                     allocated += AllocationMeter.allocated(ids) - alloc0;
                 }
                 long gcs = AllocationMeter.gcCount() - gcBefore;
-                double dMs = median(denseMs), mMs = median(mpMs), dCpu = median(denseCpu), mCpu = median(mpCpu);
+                double dMs = BenchStats.median(denseMs), mMs = BenchStats.median(mpMs), dCpu = BenchStats.median(denseCpu), mCpu = BenchStats.median(mpCpu);
                 double frac = sampled / steps / heads;
                 double tableBytes = mp.indexBytes() / (double) offloaded;
                 double kvBytes = 2.0 * kvHeads * d * Float.BYTES;
@@ -228,9 +227,4 @@ public final class AttentionBench {
         for (int i = 0; i < minSteps || System.nanoTime() < end; i++) step.run();
     }
 
-    private static double median(double[] x) {
-        double[] s = x.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
 }

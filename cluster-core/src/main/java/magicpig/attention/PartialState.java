@@ -10,9 +10,10 @@ import java.util.Arrays;
  * <p>The state keeps {@code acc = l * o} (not yet divided by l), so merging needs no division:
  * with {@code m* = max(m_a, m_b)}, {@code l* = l_a e^(m_a - m*) + l_b e^(m_b - m*)} and
  * {@code acc* = acc_a e^(m_a - m*) + acc_b e^(m_b - m*)}. That is the exact rule of MAGICPIG.md
- * step 8: associative and commutative up to float rounding, so static window, blocks and shards
- * can be merged in any order. An empty state (nnz = 0) has {@code l = 0, m = -inf} and is the
- * identity of merge.
+ * step 8: associative and commutative up to rounding, so static window, blocks and shards can be
+ * merged in any order. The kernels fill these float states; merges whose order varies (blocks,
+ * shards, replies) go through {@link MergedState}, in double, so that the order does not show in
+ * the result. An empty state (nnz = 0) has {@code l = 0, m = -inf} and is the identity of merge.
  *
  * <p>A mutable flyweight: one per query head per thread, reset and reused every step.
  */
@@ -96,35 +97,23 @@ public final class PartialState {
         return this;
     }
 
-    /** Merges another state into this one (this := this ⊕ other). */
+    /** Merges another state into this one (this := this ⊕ other), in float: for merges whose order is fixed (dense attention's chunks). */
     public PartialState merge(PartialState other) {
-        return merge(other.m, other.l, other.acc, 0, other.nnz, false);
-    }
-
-    /**
-     * Merges a state received in wire form: m, l, the normalised output o (headDim values from
-     * oOff) and nnz.
-     */
-    public PartialState mergeNormalised(float m, float l, float[] o, int oOff, int nnz) {
-        return merge(m, l, o, oOff, nnz, true);
-    }
-
-    private PartialState merge(float mb, float lb, float[] xb, int off, int nnzb, boolean normalised) {
-        this.nnz += nnzb;
+        nnz += other.nnz;
+        float lb = other.l;
         if (lb == 0) return this;
         int d = acc.length;
         if (l == 0) {
             // this is empty: take the other as it is
-            for (int i = 0; i < d; i++) acc[i] = normalised ? xb[off + i] * lb : xb[off + i];
-            m = mb;
+            System.arraycopy(other.acc, 0, acc, 0, d);
+            m = other.m;
             l = lb;
             return this;
         }
-        float mMax = Math.max(m, mb);
+        float mMax = Math.max(m, other.m);
         float fa = (float) Math.exp(m - mMax);
-        float fb = (float) Math.exp(mb - mMax);
-        float wb = normalised ? fb * lb : fb;
-        VectorMath.scaleAdd(acc, 0, fa, wb, xb, off, d);
+        float fb = (float) Math.exp(other.m - mMax);
+        VectorMath.scaleAdd(acc, 0, fa, fb, other.acc, 0, d);
         l = l * fa + lb * fb;
         m = mMax;
         return this;

@@ -20,7 +20,7 @@ import magicpig.tensor.Parallel;
  * <p>A step runs in two {@link Parallel} phases: per kv head, the method prepares its query heads
  * (MagicPIG: codes, norms) and their static part is attended exactly, with the logit origin the
  * method asks for; then per (query head, part of the offloaded set), the method's partial state.
- * The caller merges them per head. Scratch is preallocated (per thread from a pool, per head, per
+ * The caller merges them per head, in double ({@link MergedState}). Scratch is preallocated (per thread from a pool, per head, per
  * part), so a step allocates nothing.
  *
  * <p>A method whose offloaded set lives in other processes ({@link #offloadedRemotely()}) runs a
@@ -58,8 +58,10 @@ public abstract class SparseAttention<S> implements Attention {
     private final float[][] tiles;
     /** Offloaded parts per query head. */
     private PartialState[][] offParts = new PartialState[0][];
-    /** Remote methods: the offloaded part of each query head. */
-    private final PartialState[] remoteParts;
+    /** Remote methods: the offloaded part of each query head, merged from the replies. */
+    private final MergedState[] remoteParts;
+    /** Each query head's output state: its static part merged with the offloaded ones, in double. */
+    private final MergedState[] merged;
     private final StaticBody staticBody = new StaticBody();
     private final OffloadedBody offloadedBody = new OffloadedBody();
     private final IntConsumer prepareBody = new IntConsumer() {
@@ -86,8 +88,12 @@ public abstract class SparseAttention<S> implements Attention {
         this.shifts = new float[kvHeads][group];
         this.tiles = new float[kvHeads][DenseAttention.TILE];
         for (PartialState[] row : staticParts) for (int g = 0; g < group; g++) row[g] = new PartialState(headDim);
-        this.remoteParts = new PartialState[heads];
-        for (int h = 0; h < heads; h++) remoteParts[h] = new PartialState(headDim);
+        this.remoteParts = new MergedState[heads];
+        this.merged = new MergedState[heads];
+        for (int h = 0; h < heads; h++) {
+            remoteParts[h] = new MergedState(headDim);
+            merged[h] = new MergedState(headDim);
+        }
     }
 
     /**
@@ -191,7 +197,7 @@ public abstract class SparseAttention<S> implements Attention {
      * Remote methods: collects the replies of {@link #sendOffloaded}, on the caller's thread, after
      * the static parts; merges query head h's offloaded part into {@code perHead[h]} (reset, empty).
      */
-    protected void receiveOffloaded(int layer, PartialState[] perHead) {
+    protected void receiveOffloaded(int layer, MergedState[] perHead) {
         throw new UnsupportedOperationException("not a remote method");
     }
 
@@ -266,7 +272,7 @@ public abstract class SparseAttention<S> implements Attention {
                 Parallel.forEach(heads * parts, offloadedBody);
                 staticBody.q = offloadedBody.q = null;
                 for (int h = 0; h < heads; h++) {
-                    PartialState st = staticParts[h / group][h % group];
+                    MergedState st = merged[h].reset().merge(staticParts[h / group][h % group]);
                     for (int p = 0; p < parts; p++) st.merge(offParts[h][p]);
                     st.writeOutput(out, outOff + h * headDim);
                     attended[h] = st.nnz();
@@ -284,7 +290,7 @@ public abstract class SparseAttention<S> implements Attention {
     private void report(int layer, boolean remote, int parts, long t0) {
         long nanos = System.nanoTime() - t0;
         long attendedKeys = 0;
-        if (remote) for (PartialState p : remoteParts) attendedKeys += p.nnz();
+        if (remote) for (MergedState p : remoteParts) attendedKeys += p.nnz();
         for (int h = 0; h < heads; h++) for (int p = 0; p < parts; p++) attendedKeys += offParts[h][p].nnz();
         observer.sparseStep(layer, attendedKeys, (long) heads * offloadedKeys(layer), nanos);
     }
@@ -306,13 +312,13 @@ public abstract class SparseAttention<S> implements Attention {
                 offloadedBody.set(layer, q, qOff, local);
                 Parallel.forEach(heads * local, offloadedBody);
             }
-            for (PartialState p : remoteParts) p.reset();
+            for (MergedState p : remoteParts) p.reset();
             receiveOffloaded(layer, remoteParts);
         } finally {
             staticBody.q = offloadedBody.q = null;
         }
         for (int h = 0; h < heads; h++) {
-            PartialState st = staticParts[h / group][h % group];
+            MergedState st = merged[h].reset().merge(staticParts[h / group][h % group]);
             st.merge(remoteParts[h]);
             for (int p = 0; p < local; p++) st.merge(offParts[h][p]);
             st.writeOutput(out, outOff + h * headDim);

@@ -258,7 +258,7 @@ public final class DataPlaneBench {
         public void onQuery(AttentionQuery.Decoder query, PartialStates.Encoder reply) {
             int dim = query.headDim();
             for (int h = 0; h < query.headCount(); h++) {
-                reply.state(h, 0f, 1f, query.code(h, 0));
+                reply.state(h, 0f, 1, query.code(h, 0));
                 for (int i = 0; i < dim; i++) {
                     reply.o(h, i, query.query(h, i));
                 }

@@ -17,14 +17,17 @@ import org.agrona.MutableDirectBuffer;
  *  28  headCount      u16  H, as in the query
  *  30  headDim        u16  d, as in the query
  *  32  computeNanos   i64  time the shard spent computing this reply
- *  40  heads          H records of 12 + 4d bytes:
+ *  40  heads          H records of 16 + 8d bytes:
  *                       +0   m    f32  max score (natural log domain); -inf when nnz = 0
- *                       +4   l    f32  sum exp(s - m); 0 when nnz = 0
- *                       +8   nnz  i32  keys sampled
- *                       +12  o    f32 x d  weighted mean of the sampled values
+ *                       +4   nnz  i32  keys sampled
+ *                       +8   l    f64  sum exp(s - m); 0 when nnz = 0
+ *                       +16  o    f64 x d  weighted mean of the sampled values
  * </pre>
  *
- * 32 heads x 128 dims is 16,808 bytes: the cost model's H*(d*4 + 12) plus 40.
+ * <p>l and o are doubles, the shard's {@link magicpig.attention.MergedState} unrounded, so that the
+ * worker's merge does not depend on how the blocks are spread over shards or in which order the
+ * replies come (see MergedState for what float did). 32 heads x 128 dims is 33,320 bytes: twice
+ * MAGICPIG.md's cost model, H*(d*4 + 12), in the head records, plus 40.
  */
 public final class PartialStates {
     static final int CORRELATION_ID_OFFSET = 8;
@@ -38,7 +41,7 @@ public final class PartialStates {
     private PartialStates() {}
 
     public static int headStride(int headDim) {
-        return 12 + 4 * headDim;
+        return 16 + 8 * headDim;
     }
 
     public static long messageLength(int headCount, int headDim) {
@@ -116,33 +119,33 @@ public final class PartialStates {
         }
 
         /** Sets m, l and nnz of {@code head}; o is set separately. */
-        public Encoder state(int head, float m, float l, int nnz) {
+        public Encoder state(int head, float m, double l, int nnz) {
             int at = headOffset(head);
             buffer.putFloat(at, m, BYTE_ORDER);
-            buffer.putFloat(at + 4, l, BYTE_ORDER);
-            buffer.putInt(at + 8, nnz, BYTE_ORDER);
+            buffer.putInt(at + 4, nnz, BYTE_ORDER);
+            buffer.putDouble(at + 8, l, BYTE_ORDER);
             return this;
         }
 
         /** The state of a head that sampled nothing: m = -inf, l = 0, nnz = 0, o = 0. */
         public Encoder empty(int head) {
-            state(head, Float.NEGATIVE_INFINITY, 0f, 0);
-            int at = headOffset(head) + 12;
-            buffer.setMemory(at, 4 * headDim, (byte) 0);
+            state(head, Float.NEGATIVE_INFINITY, 0, 0);
+            int at = headOffset(head) + 16;
+            buffer.setMemory(at, 8 * headDim, (byte) 0);
             return this;
         }
 
-        public Encoder o(int head, int i, float value) {
+        public Encoder o(int head, int i, double value) {
             AttentionQuery.checkIndex(i, headDim, "dim");
-            buffer.putFloat(headOffset(head) + 12 + 4 * i, value, BYTE_ORDER);
+            buffer.putDouble(headOffset(head) + 16 + 8 * i, value, BYTE_ORDER);
             return this;
         }
 
-        /** Copies headDim floats from {@code src[srcOffset..]} as o of {@code head}. */
-        public Encoder o(int head, float[] src, int srcOffset) {
-            int at = headOffset(head) + 12;
+        /** Copies headDim doubles from {@code src[srcOffset..]} as o of {@code head}. */
+        public Encoder o(int head, double[] src, int srcOffset) {
+            int at = headOffset(head) + 16;
             for (int i = 0; i < headDim; i++) {
-                buffer.putFloat(at + 4 * i, src[srcOffset + i], BYTE_ORDER);
+                buffer.putDouble(at + 8 * i, src[srcOffset + i], BYTE_ORDER);
             }
             return this;
         }
@@ -222,30 +225,25 @@ public final class PartialStates {
             return buffer.getFloat(headOffset(head), BYTE_ORDER);
         }
 
-        public float l(int head) {
-            return buffer.getFloat(headOffset(head) + 4, BYTE_ORDER);
+        public double l(int head) {
+            return buffer.getDouble(headOffset(head) + 8, BYTE_ORDER);
         }
 
         public int nnz(int head) {
-            return buffer.getInt(headOffset(head) + 8, BYTE_ORDER);
+            return buffer.getInt(headOffset(head) + 4, BYTE_ORDER);
         }
 
-        public float o(int head, int i) {
+        public double o(int head, int i) {
             AttentionQuery.checkIndex(i, headDim, "dim");
-            return buffer.getFloat(headOffset(head) + 12 + 4 * i, BYTE_ORDER);
+            return buffer.getDouble(headOffset(head) + 16 + 8 * i, BYTE_ORDER);
         }
 
         /** Copies o of {@code head} into {@code dst[dstOffset..dstOffset+headDim)}. */
-        public void getO(int head, float[] dst, int dstOffset) {
-            int at = headOffset(head) + 12;
+        public void getO(int head, double[] dst, int dstOffset) {
+            int at = headOffset(head) + 16;
             for (int i = 0; i < headDim; i++) {
-                dst[dstOffset + i] = buffer.getFloat(at + 4 * i, BYTE_ORDER);
+                dst[dstOffset + i] = buffer.getDouble(at + 8 * i, BYTE_ORDER);
             }
-        }
-
-        /** Offset in {@link #buffer()} of the o floats of {@code head} (for vectorised reads). */
-        public int oOffset(int head) {
-            return headOffset(head) + 12;
         }
 
         private int headOffset(int head) {

@@ -30,7 +30,7 @@ class DataPlaneBenchTest {
         assertEquals(4, lines.length, run.out());
         assertTrue(lines[2].matches("\\| ipc \\| [0-9.]+ \\| [0-9.]+ \\| [0-9]+ \\|"), lines[2]);
         assertTrue(lines[3].matches("\\| udp loopback \\| [0-9.]+ \\| [0-9.]+ \\| [0-9]+ \\|"), lines[3]);
-        assertTrue(run.err().contains("26160 bytes; reply 16808 bytes"), run.err());
+        assertTrue(run.err().contains("26160 bytes; reply 33320 bytes"), run.err());
     }
 
     @Test

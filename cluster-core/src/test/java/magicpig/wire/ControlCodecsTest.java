@@ -28,10 +28,10 @@ class ControlCodecsTest {
         var buffer = new ExpandableArrayBuffer(8);
         var enc = new PartialStates.Encoder().wrap(buffer, 4, 3, 4);
         enc.correlationId(Long.MAX_VALUE).sequenceId(42).layer(7).computeNanos(123_456);
-        enc.state(0, 1.5f, 2.25f, 17).o(0, new float[] {1, 2, 3, 4}, 0);
+        enc.state(0, 1.5f, 2.25, 17).o(0, new double[] {1, 2, 3, 4}, 0);
         enc.empty(1);
-        enc.state(2, -3f, 0.5f, 1).o(2, 3, 9f);
-        assertEquals(40 + 3 * (12 + 16), enc.encodedLength());
+        enc.state(2, -3f, 0.5 + 1e-12, 1).o(2, 3, 9 + 1e-12);
+        assertEquals(40 + 3 * (16 + 32), enc.encodedLength());
 
         var dec = new PartialStates.Decoder().wrap(buffer, 4, enc.encodedLength());
         assertEquals(Long.MAX_VALUE, dec.correlationId());
@@ -40,22 +40,23 @@ class ControlCodecsTest {
         assertEquals(123_456, dec.computeNanos());
         assertEquals(3, dec.headCount());
         assertEquals(1.5f, dec.m(0));
-        assertEquals(2.25f, dec.l(0));
+        assertEquals(2.25, dec.l(0));
         assertEquals(17, dec.nnz(0));
-        float[] o = new float[4];
+        double[] o = new double[4];
         dec.getO(0, o, 0);
-        assertEquals(4f, o[3]);
+        assertEquals(4, o[3]);
         assertEquals(Float.NEGATIVE_INFINITY, dec.m(1));
-        assertEquals(0f, dec.l(1));
+        assertEquals(0, dec.l(1));
         assertEquals(0, dec.nnz(1));
-        assertEquals(0f, dec.o(1, 2));
-        assertEquals(9f, dec.o(2, 3));
+        assertEquals(0, dec.o(1, 2));
+        assertEquals(9 + 1e-12, dec.o(2, 3), "o and l keep double precision");
+        assertEquals(0.5 + 1e-12, dec.l(2));
         assertThrows(IndexOutOfBoundsException.class, () -> dec.m(3));
 
-        // The benchmark's reply: H*(d*4 + 12) plus 40 bytes.
-        assertEquals(32 * (128 * 4 + 12) + 40, new PartialStates.Encoder().wrap(buffer, 0, 32, 128).encodedLength());
+        // The benchmark's reply: H*(d*8 + 16) plus 40 bytes.
+        assertEquals(32 * (128 * 8 + 16) + 40, new PartialStates.Encoder().wrap(buffer, 0, 32, 128).encodedLength());
         var largest = new PartialStates.Encoder().wrap(buffer, 0, 0xFFFF, 1);
-        largest.state(0xFFFE, 1f, 1f, Integer.MAX_VALUE);
+        largest.state(0xFFFE, 1f, 1, Integer.MAX_VALUE);
         assertEquals(Integer.MAX_VALUE, new PartialStates.Decoder().wrap(buffer, 0, largest.encodedLength()).nnz(0xFFFE));
 
         var small = new PartialStates.Encoder().wrap(buffer, 0, 2, 3);
@@ -181,7 +182,7 @@ class ControlCodecsTest {
     void hotCodecsAllocateNothing() {
         var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         var buffer = new UnsafeBuffer(new byte[64 * 1024]);
-        var reply = new UnsafeBuffer(new byte[32 * 1024]);
+        var reply = new UnsafeBuffer(new byte[64 * 1024]);
         var qEnc = new AttentionQuery.Encoder();
         var qDec = new AttentionQuery.Decoder();
         var sEnc = new PartialStates.Encoder();
@@ -190,7 +191,7 @@ class ControlCodecsTest {
         var cDec = new BlockChunk.Decoder();
         float[] q = new float[32 * 128];
         int[] codes = new int[32 * 150];
-        float[] o = new float[128];
+        double[] o = new double[128];
         Runnable round = () -> {
             qEnc.wrap(buffer, 0, 32, 128, 10, 150, AttentionQuery.ALL_BLOCKS).correlationId(1).sequenceId(2);
             for (int h = 0; h < 32; h++) {

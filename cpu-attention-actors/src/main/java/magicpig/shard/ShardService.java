@@ -6,6 +6,7 @@ import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 import magicpig.attention.LogWeights;
 import magicpig.attention.LshBlock;
+import magicpig.attention.MergedState;
 import magicpig.attention.PartialState;
 import magicpig.attention.VectorMath;
 import magicpig.metrics.ShardMetrics;
@@ -49,7 +50,8 @@ public final class ShardService implements ShardHandler {
     private StoredBlock[] blocks = new StoredBlock[0];
     private LshBlock[] items = new LshBlock[0];
     private PartialState[] states = new PartialState[0];
-    private float[] o = new float[0];
+    private double[] o = new double[0];
+    private MergedState merged = new MergedState(0);
 
     private volatile long queries;
     private volatile long queryNanos;
@@ -208,13 +210,13 @@ public final class ShardService implements ShardHandler {
                 reply.empty(h);
                 continue;
             }
-            PartialState st = states[h * nb];
-            for (int i = 1; i < nb; i++) st.merge(states[h * nb + i]);
+            MergedState st = merged.reset();
+            for (int i = 0; i < nb; i++) st.merge(states[h * nb + i]);
             sampled += st.nnz();
             if (st.isEmpty()) {
                 reply.empty(h);
             } else {
-                st.writeOutput(o, 0);
+                st.writeNormalised(o, 0);
                 reply.state(h, st.m(), st.l(), st.nnz()).o(h, o, 0);
             }
         }
@@ -236,7 +238,8 @@ public final class ShardService implements ShardHandler {
             PartialState[] grown = new PartialState[Math.max(n, headDim == d ? states.length : 0)];
             for (int i = 0; i < grown.length; i++) grown[i] = headDim == d && i < states.length ? states[i] : new PartialState(d);
             states = grown;
-            o = new float[d];
+            o = new double[d];
+            merged = new MergedState(d);
             headDim = d;
         }
     }

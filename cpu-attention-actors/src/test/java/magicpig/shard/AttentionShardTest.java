@@ -19,6 +19,7 @@ import magicpig.attention.HeadSlice;
 import magicpig.attention.InclusionProbability;
 import magicpig.attention.LogWeights;
 import magicpig.attention.LshBlock;
+import magicpig.attention.MergedState;
 import magicpig.attention.PartialState;
 import magicpig.attention.SimHash;
 import magicpig.attention.VectorMath;
@@ -168,8 +169,8 @@ class AttentionShardTest {
             query.kvHead(h, 0).query(h, q, h * D).codes(h, codes, h * L);
         }
         worker.send(link, query, new int[] {0}, 0, 1);
-        PartialState[] got = {new PartialState(D), new PartialState(D)};
-        float[] o = new float[D];
+        MergedState[] got = {new MergedState(D), new MergedState(D)};
+        double[] o = new double[D];
         worker.awaitReplies((ReplyHandler) (from, states) -> {
             for (int h = 0; h < 2; h++) {
                 states.getO(h, o, 0);

@@ -15,6 +15,7 @@ import magicpig.attention.LogWeights;
 import magicpig.attention.LshBlock;
 import magicpig.attention.OffloadedHead;
 import magicpig.attention.LshQueries;
+import magicpig.attention.MergedState;
 import magicpig.attention.PartialState;
 import magicpig.attention.SparseAttention;
 import magicpig.model.Attention;
@@ -335,7 +336,7 @@ public final class RemoteMagicPigAttention extends SparseAttention<LshBlock.Samp
     }
 
     @Override
-    protected void receiveOffloaded(int layer, PartialState[] perHead) {
+    protected void receiveOffloaded(int layer, MergedState[] perHead) {
         merger.into(layer, perHead);
         long waitFrom = System.nanoTime();
         try {
@@ -477,11 +478,11 @@ public final class RemoteMagicPigAttention extends SparseAttention<LshBlock.Samp
 
     /** Merges each shard's partial states into the step's per-head states. */
     private final class Merger implements ReplyHandler {
-        private final float[] o = new float[headDim];
+        private final double[] o = new double[headDim];
         private int layer;
-        private PartialState[] perHead;
+        private MergedState[] perHead;
 
-        void into(int layer, PartialState[] perHead) {
+        void into(int layer, MergedState[] perHead) {
             this.layer = layer;
             this.perHead = perHead;
         }
@@ -493,7 +494,7 @@ public final class RemoteMagicPigAttention extends SparseAttention<LshBlock.Samp
                     + reply.headDim() + "; expected layer " + layer + ", " + heads + " x " + headDim);
             }
             for (int h = 0; h < heads; h++) {
-                float l = reply.l(h);
+                double l = reply.l(h);
                 if (l != 0) reply.getO(h, o, 0);
                 perHead[h].mergeNormalised(reply.m(h), l, o, 0, reply.nnz(h));
             }

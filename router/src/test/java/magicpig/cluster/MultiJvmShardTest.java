@@ -101,13 +101,18 @@ class MultiJvmShardTest {
         return p;
     }
 
-    /** Starts n long sequences together; counts those that got their blocks placed (the rest are refused), then cancels all. */
+    /**
+     * Starts n long sequences one after another, each once the one before holds its blocks or was
+     * refused, so that they do not compete for reservations (started together, each could reserve
+     * part of the room and be refused the rest); counts those that got their blocks placed while the
+     * earlier ones still run, then cancels all.
+     */
     static int heldAtOnce(ClusterNode gateway, String tag, int n) throws Exception {
+        awaitEmptyShards(gateway); // what ran before holds nothing any more
         List<SequenceClient.Handle> handles = new ArrayList<>();
-        List<CompletableFuture<Boolean>> admitted = new ArrayList<>();
+        int held = 0;
         for (int i = 0; i < n; i++) {
             CompletableFuture<Boolean> ok = new CompletableFuture<>();
-            admitted.add(ok);
             handles.add(gateway.client().generate(new GenerationRequest("held-" + tag + "-" + i, prompt(700, i + 1), 100_000,
                     SamplingSettings.GREEDY, Map.of()), e -> {
                         if (e instanceof SequenceEvent.Token) ok.complete(true);
@@ -116,12 +121,33 @@ class MultiJvmShardTest {
                             ok.complete(false);
                         }
                     }));
+            if (ok.get(120, TimeUnit.SECONDS)) held++;
         }
-        int held = 0;
-        for (var f : admitted) if (f.get(120, TimeUnit.SECONDS)) held++;
         for (var h : handles) h.cancel().run();
-        Thread.sleep(1500); // the shards release the cancelled sequences' blocks
+        awaitEmptyShards(gateway);
         return held;
+    }
+
+    /**
+     * Waits until every shard holds and reserves nothing. Blocks are released asynchronously, and a
+     * round started before that finds less room. (One CI run read 1 sequence held with two hosts and
+     * 1 with three, when a fixed 1.5 s sleep stood here and the sequences were started together.)
+     */
+    static void awaitEmptyShards(ClusterNode gateway) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            boolean empty = true;
+            String state = "";
+            for (var shard : MultiJvmParityTest.shards(gateway)) {
+                AttentionShard.ShardStats s = AskPattern.<AttentionShard.Command, AttentionShard.ShardStats>ask(shard, AttentionShard.GetStats::new,
+                        Duration.ofSeconds(10), gateway.system().scheduler()).toCompletableFuture().get();
+                empty &= s.usedBytes() == 0 && s.reservedBytes() == 0 && s.sequences() == 0;
+                state += " " + s.name() + ": " + s.usedBytes() + " used, " + s.reservedBytes() + " reserved, " + s.sequences() + " sequences;";
+            }
+            if (empty) return;
+            if (System.nanoTime() > deadline) throw new AssertionError("the shards still hold cancelled sequences after 60 s:" + state);
+            Thread.sleep(100);
+        }
     }
 
     static void awaitShards(ClusterNode node, int expected) throws Exception {

@@ -1,5 +1,6 @@
 package magicpig.tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -23,6 +24,18 @@ import jdk.incubator.vector.VectorSpecies;
  * </pre>
  *
  * value = d * sc[j] * q - dmin * m[j], for the value's sub-block j.
+ *
+ * <p><b>The CPU layout.</b> The kernel on the GGUF bytes is bound by its arithmetic, not by memory:
+ * per sub-block pair it unpacks two 6-bit scales and mins and converts two halves in scalar code.
+ * Before its first product on the CPU (with AVX-512, and rows a multiple of four), the matrix
+ * copies itself once into a layout of its own, on huge pages where granted: rows in groups of four,
+ * and for each super-block a {@value #GROUP_BLOCK_BYTES}-byte record of the four rows' sub-block
+ * factors {@code d * sc[j]} and {@code -dmin * m[j]} as f32 (32 floats), then their four runs of
+ * 128 quant bytes. A factor is then one broadcast from memory, a group is one sequential stream,
+ * and the x values are loaded once for four rows. The factors are the floats the GGUF kernel
+ * computes and the sums run in its order, so results are bit-for-bit equal. The price is memory:
+ * 192 bytes a row per super-block instead of 144, beside the file's mapped bytes (clean pages the
+ * kernel can drop). {@code -Dmagicpig.q4_k.cpuLayout=false} keeps the GGUF kernel.
  */
 public final class Q4_KMatrix extends WeightMatrix {
     static final int BLOCK = 256;
@@ -42,9 +55,85 @@ public final class Q4_KMatrix extends WeightMatrix {
     private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /**
+     * Whether products build the CPU layout: where the 16-float kernel runs (AVX-512), unless
+     * {@code -Dmagicpig.q4_k.cpuLayout=false} (to save the memory, or to compare the two).
+     */
+    private static final boolean PACKS = VECTOR && PARTS == 2 && !"false".equals(System.getProperty("magicpig.q4_k.cpuLayout"));
+    /** In a record of the CPU layout: row r's eight scale factors at 32 r, its eight negated min factors at 128 + 32 r. */
+    private static final int PACKED_MINS = 4 * 8 * Float.BYTES;
+    /** In a record of the CPU layout: row r's 128 quant bytes at 256 + 128 r. */
+    private static final int PACKED_QS = 2 * PACKED_MINS;
+    /** One super-block of a four-row group in the CPU layout. */
+    static final int GROUP_BLOCK_BYTES = PACKED_QS + 4 * 128;
+
+    /** The CPU layout (see the class comment); null until the first product, and where it does not apply. */
+    private volatile MemorySegment packed;
+    /** Set when the CPU layout could not be allocated; the GGUF kernel serves. */
+    private volatile boolean noRoom;
+    private static final System.Logger log = System.getLogger(Q4_KMatrix.class.getName());
 
     public Q4_KMatrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
+    }
+
+    /** Whether a Q4_K matrix of this many rows gets the CPU layout on this machine. */
+    public static boolean hasCpuLayout(int rows) {
+        return PACKS && rows % 4 == 0;
+    }
+
+    @Override
+    void prepareCpu() {
+        if (packed != null || noRoom || !hasCpuLayout(rows)) return;
+        synchronized (this) {
+            if (packed != null || noRoom) return;
+            try {
+                packed = pack(Arena.ofAuto());
+            } catch (OutOfMemoryError e) {
+                // No memory for the copy: the GGUF kernel gives the same results, only slower.
+                noRoom = true;
+                log.log(System.Logger.Level.WARNING, "no memory for the CPU layout of " + this + " (" + (packedBytes() >> 20)
+                        + " MiB more): using the GGUF kernel; -Dmagicpig.q4_k.cpuLayout=false skips the attempt (" + e.getMessage() + ")");
+            }
+        }
+    }
+
+    /** Bytes of the CPU layout: a {@value #GROUP_BLOCK_BYTES}-byte record per super-block of each group of four rows. */
+    private long packedBytes() {
+        return (long) (rows / 4) * (cols / BLOCK) * GROUP_BLOCK_BYTES;
+    }
+
+    /** Where super-block b of row's group starts in the CPU layout. */
+    private long packedRecord(int row, int b) {
+        return ((long) (row >> 2) * (cols / BLOCK) + b) * GROUP_BLOCK_BYTES;
+    }
+
+    /** Copies the GGUF super-blocks into the CPU layout, over all cores; the factors are the GGUF kernel's floats. */
+    private MemorySegment pack(Arena arena) {
+        int blocks = cols / BLOCK;
+        MemorySegment p = HugePages.allocate(arena, packedBytes());
+        MemorySegment src = data;
+        long rowBytes = this.rowBytes;
+        Parallel.forRange(rows, 64, (start, end) -> {
+            for (int r = start; r < end; r++) {
+                int lane = r & 3;
+                for (int b = 0; b < blocks; b++) {
+                    long block = r * rowBytes + (long) b * BLOCK_BYTES, rec = packedRecord(r, b);
+                    float d = Float.float16ToFloat(src.get(SHORT_LE, block));
+                    float dmin = Float.float16ToFloat(src.get(SHORT_LE, block + 2));
+                    long lo8 = src.get(LONG_LE, block + SCALES);
+                    int hi4 = src.get(INT_LE, block + SCALES + 8);
+                    for (int j = 0; j < 8; j++) {
+                        int sm = scaleMin(lo8, hi4, j);
+                        p.set(FLOAT_LE, rec + 32L * lane + 4L * j, d * (sm & 0xFF));
+                        p.set(FLOAT_LE, rec + PACKED_MINS + 32L * lane + 4L * j, -dmin * (sm >>> 8));
+                    }
+                    MemorySegment.copy(src, block + QS, p, rec + PACKED_QS + 128L * lane, 128);
+                }
+            }
+        });
+        return p;
     }
 
     @Override
@@ -79,6 +168,8 @@ public final class Q4_KMatrix extends WeightMatrix {
     @Override
     public float dot(int row, float[] x, int xOff) {
         if (!VECTOR) return scalarRow(row, x, xOff, null, 0);
+        MemorySegment cpu = packed;
+        if (cpu != null) return dotPacked(cpu, row, x, xOff);
         MemorySegment data = this.data;
         long base = row * rowBytes;
         FloatVector accLo = FloatVector.zero(F), accHi = accLo;
@@ -108,9 +199,126 @@ public final class Q4_KMatrix extends WeightMatrix {
     }
 
     @Override
+    public void dot4(int row, float[] x, int xOff, float[] y, int yOff) {
+        MemorySegment p = packed;
+        if (p == null) {
+            super.dot4(row, x, xOff, y, yOff);
+        } else if ((row & 3) == 0) {
+            dot4Packed(p, row, x, xOff, y, yOff);
+        } else {
+            for (int i = 0; i < 4; i++) y[yOff + i] = dotPacked(p, row + i, x, xOff);
+        }
+    }
+
+    /** One row in the CPU layout: {@link #dot}'s steps and order, with the factors read instead of unpacked. */
+    private float dotPacked(MemorySegment p, int row, float[] x, int xOff) {
+        int lane = row & 3;
+        FloatVector accLo = FloatVector.zero(F), accHi = accLo;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long rec = packedRecord(row, b), sc = rec + 32L * lane, mn = sc + PACKED_MINS, qs = rec + PACKED_QS + 128L * lane;
+            for (int g = 0; g < 4; g++) {
+                FloatVector scaleLo = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 8 * g)), minLo = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 8 * g));
+                FloatVector scaleHi = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 8 * g + 4)), minHi = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 8 * g + 4));
+                int xi = xOff + b * BLOCK + 64 * g;
+                for (int part = 0; part < 2; part++) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 32 * g + 16 * part, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    FloatVector wLo = ((FloatVector) q.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(scaleLo, minLo);
+                    FloatVector wHi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(scaleHi, minHi);
+                    accLo = wLo.fma(FloatVector.fromArray(F, x, xi + 16 * part), accLo);
+                    accHi = wHi.fma(FloatVector.fromArray(F, x, xi + 32 + 16 * part), accHi);
+                }
+            }
+        }
+        return accLo.add(accHi).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Four rows of a group in the CPU layout, one sequential stream: per sub-block pair the 64 x
+     * values are loaded once for the four rows; each row's sums run as in {@link #dotPacked}.
+     */
+    private void dot4Packed(MemorySegment p, int row, float[] x, int xOff, float[] y, int yOff) {
+        FloatVector lo0 = FloatVector.zero(F), hi0 = lo0, lo1 = lo0, hi1 = lo0, lo2 = lo0, hi2 = lo0, lo3 = lo0, hi3 = lo0;
+        long rec = packedRecord(row, 0);
+        for (int b = 0; b < cols / BLOCK; b++, rec += GROUP_BLOCK_BYTES) {
+            for (int g = 0; g < 4; g++) {
+                int xi = xOff + b * BLOCK + 64 * g;
+                FloatVector xa = FloatVector.fromArray(F, x, xi), xb = FloatVector.fromArray(F, x, xi + 16);
+                FloatVector xc = FloatVector.fromArray(F, x, xi + 32), xd = FloatVector.fromArray(F, x, xi + 48);
+                long sc = rec + 8 * g, mn = sc + PACKED_MINS, qs = rec + PACKED_QS + 32 * g;
+                // row 0
+                FloatVector sLo = FloatVector.broadcast(F, p.get(FLOAT_LE, sc)), mLo = FloatVector.broadcast(F, p.get(FLOAT_LE, mn));
+                FloatVector sHi = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 4)), mHi = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 4));
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, p, qs, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                lo0 = ((FloatVector) q0.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xa, lo0);
+                hi0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xc, hi0);
+                lo0 = ((FloatVector) q1.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xb, lo0);
+                hi0 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xd, hi0);
+                // row 1
+                sLo = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 32));
+                mLo = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 32));
+                sHi = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 36));
+                mHi = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 36));
+                q0 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 128, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                q1 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 144, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                lo1 = ((FloatVector) q0.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xa, lo1);
+                hi1 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xc, hi1);
+                lo1 = ((FloatVector) q1.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xb, lo1);
+                hi1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xd, hi1);
+                // row 2
+                sLo = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 64));
+                mLo = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 64));
+                sHi = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 68));
+                mHi = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 68));
+                q0 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 256, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                q1 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 272, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                lo2 = ((FloatVector) q0.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xa, lo2);
+                hi2 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xc, hi2);
+                lo2 = ((FloatVector) q1.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xb, lo2);
+                hi2 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xd, hi2);
+                // row 3
+                sLo = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 96));
+                mLo = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 96));
+                sHi = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 100));
+                mHi = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 100));
+                q0 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 384, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                q1 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 400, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                lo3 = ((FloatVector) q0.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xa, lo3);
+                hi3 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xc, hi3);
+                lo3 = ((FloatVector) q1.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xb, lo3);
+                hi3 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xd, hi3);
+            }
+        }
+        y[yOff] = lo0.add(hi0).reduceLanes(VectorOperators.ADD);
+        y[yOff + 1] = lo1.add(hi1).reduceLanes(VectorOperators.ADD);
+        y[yOff + 2] = lo2.add(hi2).reduceLanes(VectorOperators.ADD);
+        y[yOff + 3] = lo3.add(hi3).reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         if (!VECTOR) {
             scalarRow(row, null, 0, dst, dstOff);
+            return;
+        }
+        MemorySegment cpu = packed;
+        if (cpu != null) {
+            int lane = row & 3;
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long rec = packedRecord(row, b), sc = rec + 32L * lane, mn = sc + PACKED_MINS, qs = rec + PACKED_QS + 128L * lane;
+                for (int g = 0; g < 4; g++) {
+                    FloatVector scaleLo = FloatVector.broadcast(F, cpu.get(FLOAT_LE, sc + 8 * g)), minLo = FloatVector.broadcast(F, cpu.get(FLOAT_LE, mn + 8 * g));
+                    FloatVector scaleHi = FloatVector.broadcast(F, cpu.get(FLOAT_LE, sc + 8 * g + 4)), minHi = FloatVector.broadcast(F, cpu.get(FLOAT_LE, mn + 8 * g + 4));
+                    int o = dstOff + b * BLOCK + 64 * g;
+                    for (int part = 0; part < 2; part++) {
+                        IntVector q = (IntVector) ByteVector.fromMemorySegment(B, cpu, qs + 32 * g + 16 * part, ByteOrder.LITTLE_ENDIAN)
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                        ((FloatVector) q.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(scaleLo, minLo).intoArray(dst, o + 16 * part);
+                        ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(scaleHi, minHi).intoArray(dst, o + 32 + 16 * part);
+                    }
+                }
+            }
             return;
         }
         MemorySegment data = this.data;

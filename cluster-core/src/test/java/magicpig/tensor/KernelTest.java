@@ -306,4 +306,47 @@ class KernelTest {
             }
         }
     }
+
+    /**
+     * Q4_K's CPU layout (built before the first product) gives the GGUF kernel's results bit for bit:
+     * dot4 over aligned and unaligned rows, dot, matvec and dequantized rows, interpreted and once
+     * compiled. The blocks are random bytes, so every 6-bit scale and min pattern occurs.
+     */
+    @Test
+    void q4_KCpuLayoutMatchesTheGgufKernel() {
+        Random rnd = new Random(404);
+        int rows = 36, cols = 512;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment data = randomBlocks(GgmlType.Q4_K, rows, cols, rnd, arena);
+            Q4_KMatrix gguf = (Q4_KMatrix) WeightMatrix.of(GgmlType.Q4_K, data, rows, cols);
+            Q4_KMatrix packed = (Q4_KMatrix) WeightMatrix.of(GgmlType.Q4_K, data, rows, cols);
+            packed.prepareCpu();
+            float[] x = new float[cols];
+            for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
+            float[] expected = new float[rows], actual = new float[rows], viaMatvec = new float[rows];
+            float[] want = new float[cols], got = new float[cols], four = new float[4], single = new float[rows];
+            // Every path runs every round, so that the JIT compiles them all: interpreted, a vector's
+            // lanes are summed in another order than compiled, and the paths are compared in one state.
+            for (int round = 0; round < 3000; round++) {
+                for (int r = 0; r < rows; r += 4) {
+                    for (int i = 0; i < 4; i++) expected[r + i] = gguf.dot(r + i, x, 0);
+                    packed.dot4(r, x, 0, actual, r);
+                }
+                packed.dot4(5, x, 0, four, 0); // rows 5-8: across a group boundary
+                for (int r = 0; r < rows; r++) single[r] = packed.dot(r, x, 0);
+                if (round == 0 || round == 2999) {
+                    assertArrayEquals(expected, actual, "dot4, round " + round);
+                    packed.matvec(x, 0, viaMatvec, 0);
+                    assertArrayEquals(expected, viaMatvec, "matvec, round " + round);
+                    for (int i = 0; i < 4; i++) assertEquals(expected[5 + i], four[i], "unaligned dot4 row " + (5 + i) + ", round " + round);
+                    for (int r = 0; r < rows; r++) {
+                        assertEquals(expected[r], single[r], "dot of row " + r + ", round " + round);
+                        gguf.dequantizeRow(r, want, 0);
+                        packed.dequantizeRow(r, got, 0);
+                        assertArrayEquals(want, got, "dequantized row " + r + ", round " + round);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -17,7 +17,7 @@ public final class Main {
             commands:
               generate  --model PATH|synthetic:NAME [--tokenizer PATH] [--prompt TEXT] [--max-tokens N]
                         [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--ids]
-                        [--dtype f32|f16|bf16|q8_0|q4_0] [--ctx-size N] [--prompt-ids IDS]
+                        [--dtype f32|f16|bf16|q8_0|q4_0|q4_k|q6_k] [--ctx-size N] [--prompt-ids IDS]
                         [--attention dense|magicpig|topk|quest|oracle-sampling] [--lsh-k K] [--lsh-l L]
                         [--lsh-threshold T] [--sink N] [--local N] [--dense-layers SPEC] [--budget B]
                         [--lsh-seed S] [--max-static N] [--block-tokens N] [--backend auto|cuda|cpu]

@@ -30,9 +30,10 @@ import jdk.incubator.vector.VectorSpecies;
  * Before its first product on the CPU (with AVX-512, and rows a multiple of four), the matrix
  * copies itself once into a layout of its own, on huge pages where granted: rows in groups of four,
  * and for each super-block a {@value #GROUP_BLOCK_BYTES}-byte record of the four rows' sub-block
- * factors {@code d * sc[j]} and {@code -dmin * m[j]} as f32 (32 floats), then their four runs of
+ * factors {@code d * sc[j]} and {@code -dmin * m[j]} as f32 (64 floats), then their four runs of
  * 128 quant bytes. A factor is then one broadcast from memory, a group is one sequential stream,
- * and the x values are loaded once for four rows. The factors are the floats the GGUF kernel
+ * and the x values are loaded once for four rows; the four-row kernel reads each record from a
+ * per-thread copy (see {@link Scratch}). The factors are the floats the GGUF kernel
  * computes and the sums run in its order, so results are bit-for-bit equal. The price is memory:
  * 192 bytes a row per super-block instead of 144, beside the file's mapped bytes (clean pages the
  * kernel can drop). {@code -Dmagicpig.q4_k.cpuLayout=false} keeps the GGUF kernel.
@@ -67,6 +68,21 @@ public final class Q4_KMatrix extends WeightMatrix {
     private static final int PACKED_QS = 2 * PACKED_MINS;
     /** One super-block of a four-row group in the CPU layout. */
     static final int GROUP_BLOCK_BYTES = PACKED_QS + 4 * 128;
+
+    /**
+     * Per thread: one record of the CPU layout, copied out of it before its arithmetic. Read in
+     * place, each of the 24 loads of a sub-block pair (16 factors, 8 quant vectors) cost a
+     * MemorySegment bounds check that C2 did not hoist, about 25 scalar instructions each: some 600
+     * beside 32 FMAs in its output. From the copy they are plain array loads.
+     */
+    private static final class Scratch {
+        final byte[] record = new byte[GROUP_BLOCK_BYTES];
+    }
+
+    /** Little-endian floats out of {@link Scratch#record}. */
+    private static final java.lang.invoke.VarHandle FLOATS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** The CPU layout (see the class comment); null until the first product, and where it does not apply. */
     private volatile MemorySegment packed;
@@ -234,56 +250,60 @@ public final class Q4_KMatrix extends WeightMatrix {
     }
 
     /**
-     * Four rows of a group in the CPU layout, one sequential stream: per sub-block pair the 64 x
-     * values are loaded once for the four rows; each row's sums run as in {@link #dotPacked}.
+     * Four rows of a group in the CPU layout, one sequential stream: each record is copied into
+     * this thread's {@link Scratch} (one bulk copy), then per sub-block pair the 64 x values are
+     * loaded once for the four rows; each row's sums run as in {@link #dotPacked}.
      */
     private void dot4Packed(MemorySegment p, int row, float[] x, int xOff, float[] y, int yOff) {
+        byte[] rb = SCRATCH.get().record;
         FloatVector lo0 = FloatVector.zero(F), hi0 = lo0, lo1 = lo0, hi1 = lo0, lo2 = lo0, hi2 = lo0, lo3 = lo0, hi3 = lo0;
         long rec = packedRecord(row, 0);
         for (int b = 0; b < cols / BLOCK; b++, rec += GROUP_BLOCK_BYTES) {
+            MemorySegment.copy(p, ValueLayout.JAVA_BYTE, rec, rb, 0, GROUP_BLOCK_BYTES);
             for (int g = 0; g < 4; g++) {
                 int xi = xOff + b * BLOCK + 64 * g;
                 FloatVector xa = FloatVector.fromArray(F, x, xi), xb = FloatVector.fromArray(F, x, xi + 16);
                 FloatVector xc = FloatVector.fromArray(F, x, xi + 32), xd = FloatVector.fromArray(F, x, xi + 48);
-                long sc = rec + 8 * g, mn = sc + PACKED_MINS, qs = rec + PACKED_QS + 32 * g;
                 // row 0
-                FloatVector sLo = FloatVector.broadcast(F, p.get(FLOAT_LE, sc)), mLo = FloatVector.broadcast(F, p.get(FLOAT_LE, mn));
-                FloatVector sHi = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 4)), mHi = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 4));
-                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, p, qs, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector sLo = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (0 + 2 * g)));
+                FloatVector mLo = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (32 + 2 * g)));
+                FloatVector sHi = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (1 + 2 * g)));
+                FloatVector mHi = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (33 + 2 * g)));
+                IntVector q0 = (IntVector) ByteVector.fromArray(B, rb, PACKED_QS + 0 + 32 * g).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector q1 = (IntVector) ByteVector.fromArray(B, rb, PACKED_QS + 16 + 32 * g).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 lo0 = ((FloatVector) q0.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xa, lo0);
                 hi0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xc, hi0);
                 lo0 = ((FloatVector) q1.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xb, lo0);
                 hi0 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xd, hi0);
                 // row 1
-                sLo = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 32));
-                mLo = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 32));
-                sHi = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 36));
-                mHi = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 36));
-                q0 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 128, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                q1 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 144, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                sLo = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (8 + 2 * g)));
+                mLo = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (40 + 2 * g)));
+                sHi = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (9 + 2 * g)));
+                mHi = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (41 + 2 * g)));
+                q0 = (IntVector) ByteVector.fromArray(B, rb, PACKED_QS + 128 + 32 * g).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                q1 = (IntVector) ByteVector.fromArray(B, rb, PACKED_QS + 144 + 32 * g).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 lo1 = ((FloatVector) q0.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xa, lo1);
                 hi1 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xc, hi1);
                 lo1 = ((FloatVector) q1.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xb, lo1);
                 hi1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xd, hi1);
                 // row 2
-                sLo = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 64));
-                mLo = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 64));
-                sHi = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 68));
-                mHi = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 68));
-                q0 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 256, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                q1 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 272, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                sLo = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (16 + 2 * g)));
+                mLo = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (48 + 2 * g)));
+                sHi = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (17 + 2 * g)));
+                mHi = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (49 + 2 * g)));
+                q0 = (IntVector) ByteVector.fromArray(B, rb, PACKED_QS + 256 + 32 * g).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                q1 = (IntVector) ByteVector.fromArray(B, rb, PACKED_QS + 272 + 32 * g).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 lo2 = ((FloatVector) q0.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xa, lo2);
                 hi2 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xc, hi2);
                 lo2 = ((FloatVector) q1.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xb, lo2);
                 hi2 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xd, hi2);
                 // row 3
-                sLo = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 96));
-                mLo = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 96));
-                sHi = FloatVector.broadcast(F, p.get(FLOAT_LE, sc + 100));
-                mHi = FloatVector.broadcast(F, p.get(FLOAT_LE, mn + 100));
-                q0 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 384, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                q1 = (IntVector) ByteVector.fromMemorySegment(B, p, qs + 400, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                sLo = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (24 + 2 * g)));
+                mLo = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (56 + 2 * g)));
+                sHi = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (25 + 2 * g)));
+                mHi = FloatVector.broadcast(F, (float) FLOATS.get(rb, 4 * (57 + 2 * g)));
+                q0 = (IntVector) ByteVector.fromArray(B, rb, PACKED_QS + 384 + 32 * g).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                q1 = (IntVector) ByteVector.fromArray(B, rb, PACKED_QS + 400 + 32 * g).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 lo3 = ((FloatVector) q0.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xa, lo3);
                 hi3 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(sHi, mHi).fma(xc, hi3);
                 lo3 = ((FloatVector) q1.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).fma(sLo, mLo).fma(xb, lo3);

@@ -20,8 +20,8 @@ import magicpig.tensor.Parallel;
  * <p>A step runs in two {@link Parallel} phases: per kv head, the method prepares its query heads
  * (MagicPIG: codes, norms) and their static part is attended exactly, with the logit origin the
  * method asks for; then per (query head, part of the offloaded set), the method's partial state.
- * The caller merges them per head, in double ({@link MergedState}). Scratch is preallocated (per thread from a pool, per head, per
- * part), so a step allocates nothing.
+ * The caller merges them per head, in double ({@link MergedState}). Scratch is preallocated (per
+ * thread from a pool, per head, per part), so a step allocates nothing.
  *
  * <p>A method whose offloaded set lives in other processes ({@link #offloadedRemotely()}) runs a
  * sparse step in another order, so that the network round trip hides behind local work: every

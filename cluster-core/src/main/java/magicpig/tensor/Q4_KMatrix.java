@@ -84,11 +84,6 @@ public final class Q4_KMatrix extends WeightMatrix {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    /** The CPU layout (see the class comment); null until the first product, and where it does not apply. */
-    private volatile MemorySegment packed;
-    /** Set when the CPU layout could not be allocated; the GGUF kernel serves. */
-    private volatile boolean noRoom;
-    private static final System.Logger log = System.getLogger(Q4_KMatrix.class.getName());
 
     public Q4_KMatrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
@@ -100,23 +95,13 @@ public final class Q4_KMatrix extends WeightMatrix {
     }
 
     @Override
-    void prepareCpu() {
-        if (packed != null || noRoom || !hasCpuLayout(rows)) return;
-        synchronized (this) {
-            if (packed != null || noRoom) return;
-            try {
-                packed = pack(Arena.ofAuto());
-            } catch (OutOfMemoryError e) {
-                // No memory for the copy: the GGUF kernel gives the same results, only slower.
-                noRoom = true;
-                log.log(System.Logger.Level.WARNING, "no memory for the CPU layout of " + this + " (" + (packedBytes() >> 20)
-                        + " MiB more): using the GGUF kernel; -Dmagicpig.q4_k.cpuLayout=false skips the attempt (" + e.getMessage() + ")");
-            }
-        }
+    boolean hasCpuLayout() {
+        return hasCpuLayout(rows);
     }
 
     /** Bytes of the CPU layout: a {@value #GROUP_BLOCK_BYTES}-byte record per super-block of each group of four rows. */
-    private long packedBytes() {
+    @Override
+    long cpuLayoutBytes() {
         return (long) (rows / 4) * (cols / BLOCK) * GROUP_BLOCK_BYTES;
     }
 
@@ -126,9 +111,10 @@ public final class Q4_KMatrix extends WeightMatrix {
     }
 
     /** Copies the GGUF super-blocks into the CPU layout, over all cores; the factors are the GGUF kernel's floats. */
-    private MemorySegment pack(Arena arena) {
+    @Override
+    MemorySegment buildCpuLayout(Arena arena) {
         int blocks = cols / BLOCK;
-        MemorySegment p = HugePages.allocate(arena, packedBytes());
+        MemorySegment p = HugePages.allocate(arena, cpuLayoutBytes());
         MemorySegment src = data;
         long rowBytes = this.rowBytes;
         Parallel.forRange(rows, 64, (start, end) -> {
@@ -184,7 +170,7 @@ public final class Q4_KMatrix extends WeightMatrix {
     @Override
     public float dot(int row, float[] x, int xOff) {
         if (!VECTOR) return scalarRow(row, x, xOff, null, 0);
-        MemorySegment cpu = packed;
+        MemorySegment cpu = cpuLayout();
         if (cpu != null) return dotPacked(cpu, row, x, xOff);
         MemorySegment data = this.data;
         long base = row * rowBytes;
@@ -216,7 +202,7 @@ public final class Q4_KMatrix extends WeightMatrix {
 
     @Override
     public void dot4(int row, float[] x, int xOff, float[] y, int yOff) {
-        MemorySegment p = packed;
+        MemorySegment p = cpuLayout();
         if (p == null) {
             super.dot4(row, x, xOff, y, yOff);
         } else if ((row & 3) == 0) {
@@ -322,7 +308,7 @@ public final class Q4_KMatrix extends WeightMatrix {
             scalarRow(row, null, 0, dst, dstOff);
             return;
         }
-        MemorySegment cpu = packed;
+        MemorySegment cpu = cpuLayout();
         if (cpu != null) {
             int lane = row & 3;
             for (int b = 0; b < cols / BLOCK; b++) {

@@ -53,11 +53,6 @@ public final class Q8_0Matrix extends WeightMatrix {
     /** One block of a four-row group in the CPU layout: four f32 scales, then four rows' 32 quants. */
     static final int GROUP_BLOCK_BYTES = 4 * Float.BYTES + 4 * BLOCK;
 
-    /** The CPU layout (see the class comment); null until the first product, and where it does not apply. */
-    private volatile MemorySegment packed;
-    /** Set when the CPU layout could not be allocated; the GGUF kernel serves. */
-    private volatile boolean noRoom;
-    private static final System.Logger log = System.getLogger(Q8_0Matrix.class.getName());
 
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
@@ -65,8 +60,7 @@ public final class Q8_0Matrix extends WeightMatrix {
 
     /** A matrix that keeps only the CPU layout. */
     private Q8_0Matrix(int rows, int cols, MemorySegment packed) {
-        super(rows, cols);
-        this.packed = packed;
+        super(rows, cols, packed);
     }
 
     /** Whether a Q8_0 matrix of this many rows gets the CPU layout on this machine. */
@@ -82,7 +76,7 @@ public final class Q8_0Matrix extends WeightMatrix {
      */
     public static Q8_0Matrix withCpuLayoutOnly(Q8_0Matrix m, Arena arena) {
         if (!hasCpuLayout(m.rows)) throw new IllegalArgumentException("no CPU layout for " + m);
-        return new Q8_0Matrix(m.rows, m.cols, m.pack(arena));
+        return new Q8_0Matrix(m.rows, m.cols, m.buildCpuLayout(arena));
     }
 
     @Override
@@ -94,7 +88,7 @@ public final class Q8_0Matrix extends WeightMatrix {
     public MemorySegment ggufBytes(Arena scratch) {
         if (data != null) return data;
         // Rebuilt from the CPU layout: the scales were halves, so converting them back is exact.
-        MemorySegment p = packed, out = scratch.allocate(byteSize(), 64);
+        MemorySegment p = cpuLayout(), out = scratch.allocate(byteSize(), 64);
         for (int r = 0; r < rows; r++) {
             long at = packedRow(r), scale = packedScale(r);
             for (int b = 0; b < cols / BLOCK; b++, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {
@@ -107,25 +101,15 @@ public final class Q8_0Matrix extends WeightMatrix {
     }
 
     @Override
-    void prepareCpu() {
-        if (packed != null || noRoom || !hasCpuLayout(rows)) return;
-        synchronized (this) {
-            if (packed != null || noRoom) return;
-            try {
-                packed = pack(Arena.ofAuto());
-            } catch (OutOfMemoryError e) {
-                // No memory for the copy: the GGUF kernel gives the same results, only slower.
-                noRoom = true;
-                log.log(System.Logger.Level.WARNING, "no memory for the CPU layout of " + this + " (" + (packedBytes() >> 20)
-                        + " MiB more): using the GGUF kernel; -Dmagicpig.q8_0.cpuLayout=false skips the attempt (" + e.getMessage() + ")");
-            }
-        }
+    boolean hasCpuLayout() {
+        return hasCpuLayout(rows);
     }
 
     /** Copies the GGUF blocks into the CPU layout, over all cores. */
-    private MemorySegment pack(Arena arena) {
+    @Override
+    MemorySegment buildCpuLayout(Arena arena) {
         int blocks = cols / BLOCK;
-        MemorySegment p = HugePages.allocate(arena, packedBytes());
+        MemorySegment p = HugePages.allocate(arena, cpuLayoutBytes());
         MemorySegment src = data;
         long rowBytes = this.rowBytes;
         Parallel.forRange(rows, 64, (start, end) -> {
@@ -141,7 +125,8 @@ public final class Q8_0Matrix extends WeightMatrix {
     }
 
     /** Bytes of the CPU layout: a {@value #GROUP_BLOCK_BYTES}-byte record per block of each group of four rows. */
-    private long packedBytes() {
+    @Override
+    long cpuLayoutBytes() {
         return (long) (rows / 4) * (cols / BLOCK) * GROUP_BLOCK_BYTES;
     }
 
@@ -162,7 +147,7 @@ public final class Q8_0Matrix extends WeightMatrix {
     @Override
     public float dot(int row, float[] x, int xOff) {
         if (!VECTOR) return scalarRow(row, x, xOff, null, 0);
-        MemorySegment cpu = packed;
+        MemorySegment cpu = cpuLayout();
         if (cpu != null) return dotPacked(cpu, row, x, xOff);
         if (PARTS == 2) return dot2(row, x, xOff);
         MemorySegment data = this.data;
@@ -240,7 +225,7 @@ public final class Q8_0Matrix extends WeightMatrix {
             super.dot4(row, x, xOff, y, yOff);
             return;
         }
-        MemorySegment p = packed;
+        MemorySegment p = cpuLayout();
         if (p != null) {
             if ((row & 3) == 0) dot4Packed(p, row, x, xOff, y, yOff);
             else for (int i = 0; i < 4; i++) y[yOff + i] = dotPacked(p, row + i, x, xOff);
@@ -326,7 +311,7 @@ public final class Q8_0Matrix extends WeightMatrix {
             scalarRow(row, null, 0, dst, dstOff);
             return;
         }
-        MemorySegment cpu = packed;
+        MemorySegment cpu = cpuLayout();
         if (cpu != null) {
             long at = packedRow(row), scale = packedScale(row);
             for (int b = 0; b < cols / BLOCK; b++, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {

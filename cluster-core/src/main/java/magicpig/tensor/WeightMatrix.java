@@ -30,12 +30,13 @@ public abstract class WeightMatrix {
         }
     }
 
-    /** A matrix that keeps no GGUF bytes: the subclass keeps a layout of its own and overrides {@link #data()}. */
-    protected WeightMatrix(int rows, int cols) {
+    /** A matrix that keeps no GGUF bytes, only its CPU layout: the subclass overrides {@link #data()}. */
+    protected WeightMatrix(int rows, int cols, MemorySegment cpuLayout) {
         this.data = null;
         this.rows = rows;
         this.cols = cols;
         this.rowBytes = type().rowBytes(cols);
+        this.cpuLayout = cpuLayout;
     }
 
     public abstract GgmlType type();
@@ -55,12 +56,56 @@ public abstract class WeightMatrix {
     /** Writes row r, as f32, into dst[dstOff .. dstOff + cols). */
     public abstract void dequantizeRow(int row, float[] dst, int dstOff);
 
+    /** The CPU layout ({@link #prepareCpu}); null until built, and for types or shapes without one. */
+    private volatile MemorySegment cpuLayout;
+    /** Set when the CPU layout could not be allocated: the GGUF kernel serves. */
+    private volatile boolean noRoomForCpuLayout;
+    private static final System.Logger LOG = System.getLogger(WeightMatrix.class.getName());
+
     /**
      * Called on the calling thread before each parallel product: a type whose CPU kernels read a
-     * layout of their own builds it here, once (Q8_0). A GPU backend never calls it, so it never
-     * pays for that copy.
+     * layout of their own (Q8_0, Q4_K) builds it here, once. A GPU backend never calls it, so it
+     * never pays for that copy. When the copy cannot be allocated, one warning, and the kernels on
+     * the GGUF bytes serve (the same results, only slower).
      */
-    void prepareCpu() {}
+    final void prepareCpu() {
+        if (cpuLayout != null || noRoomForCpuLayout || !hasCpuLayout()) return;
+        synchronized (this) {
+            if (cpuLayout != null || noRoomForCpuLayout) return;
+            try {
+                cpuLayout = buildCpuLayout(Arena.ofAuto());
+            } catch (OutOfMemoryError e) {
+                noRoomForCpuLayout = true;
+                LOG.log(System.Logger.Level.WARNING, "no memory for the CPU layout of " + this + " (" + (cpuLayoutBytes() >> 20)
+                        + " MiB more): using the GGUF kernel; -D" + cpuLayoutProperty() + "=false skips the attempt (" + e.getMessage() + ")");
+            }
+        }
+    }
+
+    /** The CPU layout, or null (not built yet, or none). */
+    final MemorySegment cpuLayout() {
+        return cpuLayout;
+    }
+
+    /** Whether this matrix gets a CPU layout on this machine; types that have one override. */
+    boolean hasCpuLayout() {
+        return false;
+    }
+
+    /** Builds the CPU layout in arena (called once, by {@link #prepareCpu}). */
+    MemorySegment buildCpuLayout(Arena arena) {
+        throw new UnsupportedOperationException(type() + " has no CPU layout");
+    }
+
+    /** Bytes of the CPU layout. */
+    long cpuLayoutBytes() {
+        return 0;
+    }
+
+    /** The system property that turns the CPU layout off. */
+    String cpuLayoutProperty() {
+        return "magicpig." + type().name().toLowerCase(java.util.Locale.ROOT) + ".cpuLayout";
+    }
 
     public final int rows() {
         return rows;

@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * A row-major weight matrix [rows x cols] kept off-heap in its storage type (quantized weights stay
  * quantized). Each row is stored as {@code type.rowBytes(cols)} bytes, rows back to back, as in GGUF;
- * {@link #data()} always gives that layout, though a type may also keep (Q8_0 on AVX-512), or keep
+ * {@link #data()} always gives that layout, though a type may also keep (Q8_0 and Q4_K on AVX-512), or keep
  * only, a layout of its own for its CPU kernels.
  *
  * <p>Subclasses implement the two kernels of their type: {@link #dot} (one row against an f32

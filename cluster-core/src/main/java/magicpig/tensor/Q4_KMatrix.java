@@ -1,6 +1,5 @@
 package magicpig.tensor;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -61,7 +60,7 @@ public final class Q4_KMatrix extends WeightMatrix {
      * Whether products build the CPU layout: where the 16-float kernel runs (AVX-512), unless
      * {@code -Dmagicpig.q4_k.cpuLayout=false} (to save the memory, or to compare the two).
      */
-    private static final boolean PACKS = VECTOR && PARTS == 2 && !"false".equals(System.getProperty("magicpig.q4_k.cpuLayout"));
+    private static final boolean PACKS = VECTOR && PARTS == 2 && cpuLayoutAllowed(GgmlType.Q4_K);
     /** In a record of the CPU layout: row r's eight scale factors at 32 r, its eight negated min factors at 128 + 32 r. */
     private static final int PACKED_MINS = 4 * 8 * Float.BYTES;
     /** In a record of the CPU layout: row r's 128 quant bytes at 256 + 128 r. */
@@ -110,32 +109,23 @@ public final class Q4_KMatrix extends WeightMatrix {
         return ((long) (row >> 2) * (cols / BLOCK) + b) * GROUP_BLOCK_BYTES;
     }
 
-    /** Copies the GGUF super-blocks into the CPU layout, over all cores; the factors are the GGUF kernel's floats. */
+    /** Copies row r's GGUF super-blocks into the CPU layout; the factors are the GGUF kernel's floats. */
     @Override
-    MemorySegment buildCpuLayout(Arena arena) {
-        int blocks = cols / BLOCK;
-        MemorySegment p = HugePages.allocate(arena, cpuLayoutBytes());
-        MemorySegment src = data;
-        long rowBytes = this.rowBytes;
-        Parallel.forRange(rows, 64, (start, end) -> {
-            for (int r = start; r < end; r++) {
-                int lane = r & 3;
-                for (int b = 0; b < blocks; b++) {
-                    long block = r * rowBytes + (long) b * BLOCK_BYTES, rec = packedRecord(r, b);
-                    float d = Float.float16ToFloat(src.get(SHORT_LE, block));
-                    float dmin = Float.float16ToFloat(src.get(SHORT_LE, block + 2));
-                    long lo8 = src.get(LONG_LE, block + SCALES);
-                    int hi4 = src.get(INT_LE, block + SCALES + 8);
-                    for (int j = 0; j < 8; j++) {
-                        int sm = scaleMin(lo8, hi4, j);
-                        p.set(FLOAT_LE, rec + 32L * lane + 4L * j, d * (sm & 0xFF));
-                        p.set(FLOAT_LE, rec + PACKED_MINS + 32L * lane + 4L * j, -dmin * (sm >>> 8));
-                    }
-                    MemorySegment.copy(src, block + QS, p, rec + PACKED_QS + 128L * lane, 128);
-                }
+    void packRow(MemorySegment p, int r) {
+        int lane = r & 3;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = r * rowBytes + (long) b * BLOCK_BYTES, rec = packedRecord(r, b);
+            float d = Float.float16ToFloat(data.get(SHORT_LE, block));
+            float dmin = Float.float16ToFloat(data.get(SHORT_LE, block + 2));
+            long lo8 = data.get(LONG_LE, block + SCALES);
+            int hi4 = data.get(INT_LE, block + SCALES + 8);
+            for (int j = 0; j < 8; j++) {
+                int sm = scaleMin(lo8, hi4, j);
+                p.set(FLOAT_LE, rec + 32L * lane + 4L * j, d * (sm & 0xFF));
+                p.set(FLOAT_LE, rec + PACKED_MINS + 32L * lane + 4L * j, -dmin * (sm >>> 8));
             }
-        });
-        return p;
+            MemorySegment.copy(data, block + QS, p, rec + PACKED_QS + 128L * lane, 128);
+        }
     }
 
     @Override

@@ -49,7 +49,7 @@ public final class Q8_0Matrix extends WeightMatrix {
      * Whether products build the CPU layout: where the 16-float kernel runs (AVX-512), unless
      * {@code -Dmagicpig.q8_0.cpuLayout=false} (to save the memory, or to compare the two).
      */
-    private static final boolean PACKS = VECTOR && PARTS == 2 && !"false".equals(System.getProperty("magicpig.q8_0.cpuLayout"));
+    private static final boolean PACKS = VECTOR && PARTS == 2 && cpuLayoutAllowed(GgmlType.Q8_0);
     /** One block of a four-row group in the CPU layout: four f32 scales, then four rows' 32 quants. */
     static final int GROUP_BLOCK_BYTES = 4 * Float.BYTES + 4 * BLOCK;
 
@@ -105,23 +105,14 @@ public final class Q8_0Matrix extends WeightMatrix {
         return hasCpuLayout(rows);
     }
 
-    /** Copies the GGUF blocks into the CPU layout, over all cores. */
+    /** Copies row r's GGUF blocks into the CPU layout: each block's scale as f32, its 32 quants as they are. */
     @Override
-    MemorySegment buildCpuLayout(Arena arena) {
-        int blocks = cols / BLOCK;
-        MemorySegment p = HugePages.allocate(arena, cpuLayoutBytes());
-        MemorySegment src = data;
-        long rowBytes = this.rowBytes;
-        Parallel.forRange(rows, 64, (start, end) -> {
-            for (int r = start; r < end; r++) {
-                long from = r * rowBytes, at = packedRow(r), scale = packedScale(r);
-                for (int b = 0; b < blocks; b++, from += BLOCK_BYTES, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {
-                    p.set(FLOAT_LE, scale, scale(src, from));
-                    MemorySegment.copy(src, from + 2, p, at, BLOCK);
-                }
-            }
-        });
-        return p;
+    void packRow(MemorySegment p, int r) {
+        long from = r * rowBytes, at = packedRow(r), scale = packedScale(r);
+        for (int b = 0; b < cols / BLOCK; b++, from += BLOCK_BYTES, at += GROUP_BLOCK_BYTES, scale += GROUP_BLOCK_BYTES) {
+            p.set(FLOAT_LE, scale, scale(data, from));
+            MemorySegment.copy(data, from + 2, p, at, BLOCK);
+        }
     }
 
     /** Bytes of the CPU layout: a {@value #GROUP_BLOCK_BYTES}-byte record per block of each group of four rows. */

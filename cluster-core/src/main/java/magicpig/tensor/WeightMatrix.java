@@ -6,8 +6,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * A row-major weight matrix [rows x cols] kept off-heap in its storage type (quantized weights stay
  * quantized). Each row is stored as {@code type.rowBytes(cols)} bytes, rows back to back, as in GGUF;
- * {@link #data()} always gives that layout, though a type may also keep (Q8_0 and Q4_K on AVX-512), or keep
- * only, a layout of its own for its CPU kernels.
+ * {@link #data()} always gives that layout, though a type may also keep (Q8_0 and Q4_K on
+ * AVX-512), or keep only, a layout of its own for its CPU kernels.
  *
  * <p>Subclasses implement the two kernels of their type: {@link #dot} (one row against an f32
  * vector, the decode hot path) and {@link #dequantizeRow} (used by batched prefill, which
@@ -77,7 +77,7 @@ public abstract class WeightMatrix {
             } catch (OutOfMemoryError e) {
                 noRoomForCpuLayout = true;
                 LOG.log(System.Logger.Level.WARNING, "no memory for the CPU layout of " + this + " (" + (cpuLayoutBytes() >> 20)
-                        + " MiB more): using the GGUF kernel; -D" + cpuLayoutProperty() + "=false skips the attempt (" + e.getMessage() + ")");
+                        + " MiB more): using the GGUF kernel; -D" + cpuLayoutProperty(type()) + "=false skips the attempt (" + e.getMessage() + ")");
             }
         }
     }
@@ -92,8 +92,17 @@ public abstract class WeightMatrix {
         return false;
     }
 
-    /** Builds the CPU layout in arena (called once, by {@link #prepareCpu}). */
-    MemorySegment buildCpuLayout(Arena arena) {
+    /** Builds the CPU layout in arena, on huge pages where granted, row by row over all cores ({@link #packRow}). */
+    final MemorySegment buildCpuLayout(Arena arena) {
+        MemorySegment layout = HugePages.allocate(arena, cpuLayoutBytes());
+        Parallel.forRange(rows, 64, (start, end) -> {
+            for (int r = start; r < end; r++) packRow(layout, r);
+        });
+        return layout;
+    }
+
+    /** Copies row r from the GGUF bytes into its place in the CPU layout. */
+    void packRow(MemorySegment layout, int row) {
         throw new UnsupportedOperationException(type() + " has no CPU layout");
     }
 
@@ -102,9 +111,14 @@ public abstract class WeightMatrix {
         return 0;
     }
 
-    /** The system property that turns the CPU layout off. */
-    String cpuLayoutProperty() {
-        return "magicpig." + type().name().toLowerCase(java.util.Locale.ROOT) + ".cpuLayout";
+    /** The system property that turns a type's CPU layout off ({@code -Dmagicpig.q8_0.cpuLayout=false}). */
+    static String cpuLayoutProperty(GgmlType type) {
+        return "magicpig." + type.name().toLowerCase(java.util.Locale.ROOT) + ".cpuLayout";
+    }
+
+    /** Whether the type's CPU layout is not turned off by {@link #cpuLayoutProperty}. */
+    static boolean cpuLayoutAllowed(GgmlType type) {
+        return !"false".equals(System.getProperty(cpuLayoutProperty(type)));
     }
 
     public final int rows() {

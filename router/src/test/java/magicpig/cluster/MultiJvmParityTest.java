@@ -172,24 +172,30 @@ class MultiJvmParityTest {
      * ones; measured on synthetic:tiny, the second run still was (5e-7 in the logits, every step),
      * and through the LSH codes such a difference can change which keys are sampled.
      */
-    static Run settledInProcess(Model model, int[] prompt, int tokens, AttentionSettings settings) {
-        Run last = inProcess(model, prompt, tokens, settings);
-        for (int i = 1; i < 8; i++) {
-            Run next = inProcess(model, prompt, tokens, settings);
-            if (java.util.Arrays.deepEquals(next.logits, last.logits)) return next;
-            last = next;
-        }
-        return last;
+    static Run settledInProcess(Model model, int[] prompt, int tokens, AttentionSettings settings) throws Exception {
+        return settled(8, i -> inProcess(model, prompt, tokens, settings));
     }
 
     /** {@link #cluster} until two requests in a row give the same bits (at most six), to warm every JVM on the path. */
     static void settledCluster(ClusterNode gateway, String id, int[] prompt, int tokens) throws Exception {
-        Run last = cluster(gateway, id + "-0", prompt, tokens);
-        for (int i = 1; i < 6; i++) {
-            Run next = cluster(gateway, id + "-" + i, prompt, tokens);
-            if (java.util.Arrays.deepEquals(next.logits, last.logits)) return;
+        settled(6, i -> cluster(gateway, id + "-" + i, prompt, tokens));
+    }
+
+    /** A run that may throw; i counts the runs from 0. */
+    @FunctionalInterface
+    interface Runner {
+        Run run(int i) throws Exception;
+    }
+
+    /** Runs until two runs in a row give the same logits, bit for bit, or {@code most} runs; returns the last. */
+    static Run settled(int most, Runner runner) throws Exception {
+        Run last = runner.run(0);
+        for (int i = 1; i < most; i++) {
+            Run next = runner.run(i);
+            if (java.util.Arrays.deepEquals(next.logits, last.logits)) return next;
             last = next;
         }
+        return last;
     }
 
     /** What {@code generate} runs, keeping each step's logits; checks that the run spilled generated tokens. */

@@ -10,8 +10,10 @@ import java.util.function.IntConsumer;
  * independent work items (a block of rows, a head) between them and the calling thread.
  *
  * <p>Nothing is allocated per call when the body is a reused object, so hot loops can keep a body
- * in a field. A call made while the pool is busy (from a worker, or from another thread at the same
- * time) runs on the calling thread alone, which keeps nested and concurrent use correct.
+ * in a field. A call made while the pool is busy (from a worker, from the calling thread inside its
+ * own body, or from another thread at the same time) runs on the calling thread alone, which keeps
+ * nested and concurrent use correct. (The pool's lock is reentrant, so the caller's own nested call
+ * is checked for by name: taking the lock again would restart the pool under the outer call.)
  * Threads: {@code -Dmagicpig.threads=N}, default all available processors.
  */
 public final class Parallel {
@@ -30,7 +32,7 @@ public final class Parallel {
     /** Calls body(i) for every i in [0, n), in parallel; returns when all are done. */
     public static void forEach(int n, IntConsumer body) {
         if (n <= 0) return;
-        if (n == 1 || THREADS == 1 || !POOL.lock.tryLock()) {
+        if (n == 1 || THREADS == 1 || POOL.lock.isHeldByCurrentThread() || !POOL.lock.tryLock()) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
@@ -45,7 +47,7 @@ public final class Parallel {
     public static void forRange(int n, int minChunk, RangeBody body) {
         if (n <= 0) return;
         int chunks = Math.max(1, Math.min(THREADS, n / Math.max(1, minChunk)));
-        if (chunks == 1 || !POOL.lock.tryLock()) {
+        if (chunks == 1 || POOL.lock.isHeldByCurrentThread() || !POOL.lock.tryLock()) {
             body.run(0, n);
             return;
         }

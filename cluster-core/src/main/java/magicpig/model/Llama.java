@@ -33,7 +33,8 @@ public final class Llama implements ComputeBackend {
 
     @Override
     public String description() {
-        return "cpu (" + magicpig.tensor.Parallel.threads() + " threads, Vector API " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit)";
+        return "cpu (" + magicpig.tensor.Parallel.threads() + " threads, Vector API " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize()
+                + "-bit, native decode kernels " + (magicpig.tensor.NativeKernels.available() ? "on" : "off") + ")";
     }
 
     public LlamaWeights weights() {

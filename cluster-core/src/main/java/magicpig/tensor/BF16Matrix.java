@@ -65,6 +65,11 @@ public final class BF16Matrix extends WeightMatrix {
     }
 
     @Override
+    boolean nativeRows(MemorySegment x, int xOff, MemorySegment y, int yOff, int start, int end) {
+        return NativeKernels.bf16Rows(data, rowBytes, cols, x, xOff, y, yOff, start, end);
+    }
+
+    @Override
     public void dot4(int row, float[] x, int xOff, float[] y, int yOff) {
         if (!VECTOR) {
             super.dot4(row, x, xOff, y, yOff);

@@ -1,5 +1,6 @@
 package magicpig.tensor;
 
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -27,6 +28,16 @@ final class MatMulJobs {
         job.xOff = xOff;
         job.y = y;
         job.yOff = yOff;
+        // Heap segments of x and y for the native kernels, made again only when the arrays change
+        // (a model reuses its buffers every token), so that a product still allocates nothing.
+        if (job.xSeg == null || job.xArray != x) {
+            job.xArray = x;
+            job.xSeg = MemorySegment.ofArray(x);
+        }
+        if (job.ySeg == null || job.yArray != y) {
+            job.yArray = y;
+            job.ySeg = MemorySegment.ofArray(y);
+        }
         w.prepareCpu();
         try {
             // Split by groups of four rows (dot4's unit, and a group of Q8_0's CPU layout), only where
@@ -59,6 +70,9 @@ final class MatMulJobs {
         WeightMatrix w;
         float[] x, y;
         int xOff, yOff;
+        /** The last x and y arrays seen, and their heap segments (see matvec). */
+        float[] xArray, yArray;
+        MemorySegment xSeg, ySeg;
 
         @Override
         public void run(int startGroup, int endGroup) {
@@ -66,6 +80,7 @@ final class MatMulJobs {
             float[] x = this.x, y = this.y;
             int xOff = this.xOff, yOff = this.yOff;
             int r = 4 * startGroup, end = Math.min(w.rows, 4 * endGroup);
+            if (w.nativeRows(xSeg, xOff, ySeg, yOff, r, end)) return;
             for (; r + 4 <= end; r += 4) w.dot4(r, x, xOff, y, yOff + r);
             for (; r < end; r++) y[yOff + r] = w.dot(r, x, xOff);
         }

@@ -211,6 +211,12 @@ public final class Q8_0Matrix extends WeightMatrix {
     }
 
     @Override
+    boolean nativeRows(MemorySegment x, int xOff, MemorySegment y, int yOff, int start, int end) {
+        MemorySegment p = cpuLayout();
+        return p != null && (start & 3) == 0 && (end & 3) == 0 && NativeKernels.q8_0Groups(p, cols, x, xOff, y, yOff, start >> 2, end >> 2);
+    }
+
+    @Override
     public void dot4(int row, float[] x, int xOff, float[] y, int yOff) {
         if (!VECTOR || PARTS != 2) {
             super.dot4(row, x, xOff, y, yOff);

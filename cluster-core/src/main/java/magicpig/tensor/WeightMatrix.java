@@ -53,6 +53,15 @@ public abstract class WeightMatrix {
         for (int i = 0; i < 4; i++) y[yOff + i] = dot(row + i, x, xOff);
     }
 
+    /**
+     * Rows [start, end) of a matvec, y[yOff + r] = row r . x[xOff ..], by the native kernels
+     * ({@link NativeKernels}) where they cover this matrix; x and y are heap segments of float arrays.
+     * Returns false, having done nothing, where they do not: then {@link #dot4} and {@link #dot} serve.
+     */
+    boolean nativeRows(MemorySegment x, int xOff, MemorySegment y, int yOff, int start, int end) {
+        return false;
+    }
+
     /** Writes row r, as f32, into dst[dstOff .. dstOff + cols). */
     public abstract void dequantizeRow(int row, float[] dst, int dstOff);
 

@@ -290,7 +290,7 @@ class KernelTest {
                 if (round == 0 || round == 2999) {
                     assertArrayEquals(expected, actual, "dot4, round " + round);
                     packed.matvec(x, 0, viaMatvec, 0);
-                    assertArrayEquals(expected, viaMatvec, "matvec, round " + round);
+                    assertMatvec(expected, viaMatvec, "matvec, round " + round);
                     for (int r = 0; r < rows; r++) {
                         float[] ref = GgmlReference.row(GgmlType.Q8_0, data, r, cols);
                         packed.dequantizeRow(r, row, 0);
@@ -305,6 +305,19 @@ class KernelTest {
                 }
             }
         }
+    }
+
+    /**
+     * matvec against the Java kernel's dot4: bit for bit, except where the native kernels serve the
+     * product; they sum a vector's lanes in their own order, so there the results agree to rounding
+     * (NativeKernelsTest checks them against the Java kernels for every type they cover).
+     */
+    private static void assertMatvec(float[] expected, float[] actual, String what) {
+        if (!NativeKernels.available()) {
+            assertArrayEquals(expected, actual, what);
+            return;
+        }
+        for (int r = 0; r < expected.length; r++) assertEquals(expected[r], actual[r], 1e-5f * (1 + Math.abs(expected[r])), what + " row " + r);
     }
 
     /**
@@ -337,7 +350,7 @@ class KernelTest {
                 if (round == 0 || round == 2999) {
                     assertArrayEquals(expected, actual, "dot4, round " + round);
                     packed.matvec(x, 0, viaMatvec, 0);
-                    assertArrayEquals(expected, viaMatvec, "matvec, round " + round);
+                    assertMatvec(expected, viaMatvec, "matvec, round " + round);
                     for (int i = 0; i < 4; i++) assertEquals(expected[5 + i], four[i], "unaligned dot4 row " + (5 + i) + ", round " + round);
                     for (int r = 0; r < rows; r++) {
                         assertEquals(expected[r], single[r], "dot of row " + r + ", round " + round);

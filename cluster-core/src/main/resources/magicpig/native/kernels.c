@@ -1,0 +1,142 @@
+/*
+ * MagicPIG's native decode kernels: the matrix-vector products of one decode step, for the weight
+ * types whose Java kernels stop short of the memory's speed. NativeKernels compiles this file once
+ * per machine with the system's C compiler (-O3 -march=native, AMX off) and calls it through the
+ * Foreign Function API; where it cannot, the Vector API kernels serve, with the same results up to
+ * the order of float additions.
+ *
+ * Why C: a matvec from memory needs its loads in flight while it computes. C2 gives the Java
+ * kernels no software prefetch and more instructions per cache line (bounds checks, a half-to-float
+ * conversion in integer operations), so each core keeps fewer lines in flight and the compute time
+ * adds to the memory time. Here each kernel prefetches a fixed distance ahead of every stream it
+ * reads and converts halves with one instruction (vcvtph2ps).
+ *
+ * Every function computes y[yOff + r] = row r . x[xOff ..] for rows [r0, r1) and reads nothing past
+ * them but prefetches, which never fault. The caller passes heap arrays (critical downcalls), so x
+ * and y come with their offsets in floats.
+ */
+#include <stdint.h>
+
+#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__F16C__)
+#include <immintrin.h>
+
+/* The ABI NativeKernels expects; 0 means "compiled, but this CPU lacks AVX-512: do not use". */
+int32_t mp_abi(void) { return 1; }
+
+static inline void prefetch(const void *p) { _mm_prefetch((const char *) p, _MM_HINT_T0); }
+
+/* The mask of the last cols % 16 columns (0 when cols is a multiple of 16). */
+static inline __mmask16 tail_mask(int32_t cols) { return (__mmask16) ((1u << (cols & 15)) - 1); }
+
+static inline __m512 f16_load(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) p)); }
+static inline __m512 f16_load_tail(const uint16_t *p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+static inline __m512 bf16_load(const uint16_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *) p)), 16));
+}
+static inline __m512 bf16_load_tail(const uint16_t *p, __mmask16 m) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+
+/*
+ * F16 and BF16 rows: four rows in lockstep share each x load; each row is a stream, prefetched pf
+ * bytes ahead. One template for both, so that each gets its own inlined load.
+ */
+#define HALF_ROWS(NAME, LOAD, LOAD_TAIL)                                                                   \
+    void NAME(const uint8_t *w, int64_t row_bytes, int32_t cols, const float *x, int32_t x_off,          \
+              float *y, int32_t y_off, int32_t r0, int32_t r1, int32_t pf) {                              \
+        x += x_off;                                                                                       \
+        y += y_off;                                                                                       \
+        const int32_t full = cols & ~15;                                                                  \
+        const __mmask16 tm = tail_mask(cols);                                                             \
+        const int64_t ahead = pf / 2; /* in halves */                                                     \
+        int32_t r = r0;                                                                                   \
+        for (; r + 4 <= r1; r += 4) {                                                                     \
+            const uint16_t *p0 = (const uint16_t *) (w + r * row_bytes);                                  \
+            const uint16_t *p1 = (const uint16_t *) ((const uint8_t *) p0 + row_bytes);                   \
+            const uint16_t *p2 = (const uint16_t *) ((const uint8_t *) p1 + row_bytes);                   \
+            const uint16_t *p3 = (const uint16_t *) ((const uint8_t *) p2 + row_bytes);                   \
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                   \
+            for (int32_t c = 0; c < full; c += 32) {                                                      \
+                prefetch(p0 + c + ahead);                                                                 \
+                prefetch(p1 + c + ahead);                                                                 \
+                prefetch(p2 + c + ahead);                                                                 \
+                prefetch(p3 + c + ahead);                                                                 \
+                __m512 xv = _mm512_loadu_ps(x + c);                                                       \
+                a0 = _mm512_fmadd_ps(LOAD(p0 + c), xv, a0);                                               \
+                a1 = _mm512_fmadd_ps(LOAD(p1 + c), xv, a1);                                               \
+                a2 = _mm512_fmadd_ps(LOAD(p2 + c), xv, a2);                                               \
+                a3 = _mm512_fmadd_ps(LOAD(p3 + c), xv, a3);                                               \
+                if (c + 16 >= full) break;                                                                \
+                xv = _mm512_loadu_ps(x + c + 16);                                                         \
+                a0 = _mm512_fmadd_ps(LOAD(p0 + c + 16), xv, a0);                                          \
+                a1 = _mm512_fmadd_ps(LOAD(p1 + c + 16), xv, a1);                                          \
+                a2 = _mm512_fmadd_ps(LOAD(p2 + c + 16), xv, a2);                                          \
+                a3 = _mm512_fmadd_ps(LOAD(p3 + c + 16), xv, a3);                                          \
+            }                                                                                             \
+            if (tm) {                                                                                     \
+                __m512 xv = _mm512_maskz_loadu_ps(tm, x + full);                                          \
+                a0 = _mm512_fmadd_ps(LOAD_TAIL(p0 + full, tm), xv, a0);                                   \
+                a1 = _mm512_fmadd_ps(LOAD_TAIL(p1 + full, tm), xv, a1);                                   \
+                a2 = _mm512_fmadd_ps(LOAD_TAIL(p2 + full, tm), xv, a2);                                   \
+                a3 = _mm512_fmadd_ps(LOAD_TAIL(p3 + full, tm), xv, a3);                                   \
+            }                                                                                             \
+            y[r] = _mm512_reduce_add_ps(a0);                                                              \
+            y[r + 1] = _mm512_reduce_add_ps(a1);                                                          \
+            y[r + 2] = _mm512_reduce_add_ps(a2);                                                          \
+            y[r + 3] = _mm512_reduce_add_ps(a3);                                                          \
+        }                                                                                                 \
+        for (; r < r1; r++) {                                                                             \
+            const uint16_t *p = (const uint16_t *) (w + r * row_bytes);                                   \
+            __m512 a = _mm512_setzero_ps();                                                               \
+            for (int32_t c = 0; c < full; c += 16) a = _mm512_fmadd_ps(LOAD(p + c), _mm512_loadu_ps(x + c), a); \
+            if (tm) a = _mm512_fmadd_ps(LOAD_TAIL(p + full, tm), _mm512_maskz_loadu_ps(tm, x + full), a); \
+            y[r] = _mm512_reduce_add_ps(a);                                                               \
+        }                                                                                                 \
+    }
+
+HALF_ROWS(mp_f16_rows, f16_load, f16_load_tail)
+HALF_ROWS(mp_bf16_rows, bf16_load, bf16_load_tail)
+
+static inline __m512 q8_quants(const uint8_t *p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) p)));
+}
+
+/*
+ * Q8_0 in its CPU layout (Q8_0Matrix): rows in groups of four, and per block of 32 columns a
+ * 144-byte record of the four rows' f32 scales, then their four runs of 32 quants. Groups
+ * [g0, g1) write rows [4 g0, 4 g1). The arithmetic is the Java kernel's: per row and block,
+ * acc += d * (q[16..32) . x[16..32) + q[0..16) . x[0..16)). The layout is one stream, prefetched pf
+ * bytes ahead.
+ */
+void mp_q8_0_groups(const uint8_t *layout, int32_t cols, const float *x, int32_t x_off, float *y, int32_t y_off,
+                    int32_t g0, int32_t g1, int32_t pf) {
+    x += x_off;
+    y += y_off;
+    const int32_t blocks = cols / 32;
+    for (int32_t g = g0; g < g1; g++) {
+        const uint8_t *p = layout + (int64_t) g * blocks * 144;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int32_t b = 0; b < blocks; b++, p += 144) {
+            prefetch(p + pf);
+            prefetch(p + pf + 64);
+            prefetch(p + pf + 128);
+            const float *s = (const float *) p;
+            __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
+            a0 = _mm512_fmadd_ps(_mm512_fmadd_ps(q8_quants(p + 32), x1, _mm512_mul_ps(q8_quants(p + 16), x0)), _mm512_set1_ps(s[0]), a0);
+            a1 = _mm512_fmadd_ps(_mm512_fmadd_ps(q8_quants(p + 64), x1, _mm512_mul_ps(q8_quants(p + 48), x0)), _mm512_set1_ps(s[1]), a1);
+            a2 = _mm512_fmadd_ps(_mm512_fmadd_ps(q8_quants(p + 96), x1, _mm512_mul_ps(q8_quants(p + 80), x0)), _mm512_set1_ps(s[2]), a2);
+            a3 = _mm512_fmadd_ps(_mm512_fmadd_ps(q8_quants(p + 128), x1, _mm512_mul_ps(q8_quants(p + 112), x0)), _mm512_set1_ps(s[3]), a3);
+        }
+        y[4 * g] = _mm512_reduce_add_ps(a0);
+        y[4 * g + 1] = _mm512_reduce_add_ps(a1);
+        y[4 * g + 2] = _mm512_reduce_add_ps(a2);
+        y[4 * g + 3] = _mm512_reduce_add_ps(a3);
+    }
+}
+
+#else
+int32_t mp_abi(void) { return 0; }
+void mp_f16_rows(void) {}
+void mp_bf16_rows(void) {}
+void mp_q8_0_groups(void) {}
+#endif

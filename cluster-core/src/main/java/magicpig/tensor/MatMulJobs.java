@@ -28,16 +28,8 @@ final class MatMulJobs {
         job.xOff = xOff;
         job.y = y;
         job.yOff = yOff;
-        // Heap segments of x and y for the native kernels, made again only when the arrays change
-        // (a model reuses its buffers every token), so that a product still allocates nothing.
-        if (job.xSeg == null || job.xArray != x) {
-            job.xArray = x;
-            job.xSeg = MemorySegment.ofArray(x);
-        }
-        if (job.ySeg == null || job.yArray != y) {
-            job.yArray = y;
-            job.ySeg = MemorySegment.ofArray(y);
-        }
+        job.xSeg = job.segments.of(x);
+        job.ySeg = job.segments.of(y);
         w.prepareCpu();
         try {
             // Split by groups of four rows (dot4's unit, and a group of Q8_0's CPU layout), only where
@@ -46,6 +38,7 @@ final class MatMulJobs {
         } finally {
             job.w = null;
             job.x = job.y = null;
+            job.xSeg = job.ySeg = null;
         }
     }
 
@@ -70,9 +63,9 @@ final class MatMulJobs {
         WeightMatrix w;
         float[] x, y;
         int xOff, yOff;
-        /** The last x and y arrays seen, and their heap segments (see matvec). */
-        float[] xArray, yArray;
+        /** x and y as heap segments, for the native kernels. */
         MemorySegment xSeg, ySeg;
+        final ArraySegments segments = new ArraySegments();
 
         @Override
         public void run(int startGroup, int endGroup) {
@@ -83,6 +76,26 @@ final class MatMulJobs {
             if (w.nativeRows(xSeg, xOff, ySeg, yOff, r, end)) return;
             for (; r + 4 <= end; r += 4) w.dot4(r, x, xOff, y, yOff + r);
             for (; r < end; r++) y[yOff + r] = w.dot(r, x, xOff);
+        }
+    }
+
+    /**
+     * Heap segments of the last few float arrays seen. A model passes the same few buffers every
+     * token (x, q, the hidden and attention buffers, the logits), so after the first token a product
+     * finds its segments here and allocates nothing; a new array takes the oldest slot. It holds on
+     * to at most eight arrays per calling thread after their session ends.
+     */
+    static final class ArraySegments {
+        private final float[][] arrays = new float[8][];
+        private final MemorySegment[] segments = new MemorySegment[8];
+        private int next;
+
+        MemorySegment of(float[] a) {
+            for (int i = 0; i < arrays.length; i++) if (arrays[i] == a) return segments[i];
+            int i = next;
+            next = (next + 1) % arrays.length;
+            arrays[i] = a;
+            return segments[i] = MemorySegment.ofArray(a);
         }
     }
 

@@ -65,6 +65,23 @@ class NativeKernelsTest {
         }
     }
 
+    /** Decode passes a few buffers in turn; once each has been seen, a product allocates nothing. */
+    @Test
+    void productsOverAFewBuffersAllocateNothing() {
+        assumeNative();
+        int rows = 256, cols = 512;
+        try (Arena arena = Arena.ofShared()) {
+            WeightMatrix m = Quantizer.matrix(GgmlType.F16, new float[rows * cols], rows, cols, arena);
+            float[][] xs = {new float[cols], new float[cols], new float[cols]};
+            float[][] ys = {new float[rows], new float[rows + 8]};
+            for (int i = 0; i < 2000; i++) m.matvec(xs[i % 3], 0, ys[i % 2], 0);
+            long[] threads = magicpig.attention.AllocationMeter.computeThreads();
+            long before = magicpig.attention.AllocationMeter.allocated(threads);
+            for (int i = 0; i < 200; i++) m.matvec(xs[i % 3], 0, ys[i % 2], 0);
+            assertEquals(0, magicpig.attention.AllocationMeter.allocated(threads) - before, "bytes allocated by 200 products");
+        }
+    }
+
     @Test
     void anOutOfBoundsCallFailsInsteadOfReadingPastTheMatrix() {
         assumeNative();

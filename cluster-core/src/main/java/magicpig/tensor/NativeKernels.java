@@ -224,16 +224,14 @@ public final class NativeKernels {
         float[] x = new float[xOff + 128];
         for (int k = 0; k < x.length; k++) x[k] = (float) rnd.nextGaussian();
         MemorySegment xs = MemorySegment.ofArray(x);
-        try (Arena arena = Arena.ofConfined()) {
+        // This runs in a class initializer, often on a compute thread inside a product; the pool's
+        // nested calls (Quantizer.matrix, buildCpuLayout) then run on this thread alone.
+        try (Arena arena = Arena.ofShared()) {
             for (GgmlType type : new GgmlType[] {GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0}) {
                 int cols = type == GgmlType.Q8_0 ? 128 : 104;
                 float[] src = new float[rows * cols];
                 for (int k = 0; k < src.length; k++) src[k] = (float) rnd.nextGaussian() * 0.1f;
-                // Row by row, not with Quantizer.matrix: this runs in a class initializer, maybe on a
-                // compute thread inside a product, and must not wait for the pool.
-                MemorySegment data = arena.allocate(type.bytes(rows, cols), 64);
-                for (int r = 0; r < rows; r++) Quantizer.quantizeRow(type, src, r * cols, cols, data, r * type.rowBytes(cols));
-                WeightMatrix m = WeightMatrix.of(type, data, rows, cols);
+                WeightMatrix m = Quantizer.matrix(type, src, rows, cols, arena);
                 float[] y = new float[yOff + rows];
                 MemorySegment ys = MemorySegment.ofArray(y);
                 int from = 1;
@@ -242,9 +240,7 @@ public final class NativeKernels {
                     case BF16 -> h[1].invokeExact(m.data(), m.rowBytes, cols, xs, xOff, ys, yOff, from, rows, 256);
                     default -> {
                         from = 4;
-                        MemorySegment layout = arena.allocate(m.cpuLayoutBytes(), 64);
-                        for (int r = 0; r < rows; r++) m.packRow(layout, r);
-                        h[2].invokeExact(layout, cols, xs, xOff, ys, yOff, 1, rows / 4, 512);
+                        h[2].invokeExact(m.buildCpuLayout(arena), cols, xs, xOff, ys, yOff, 1, rows / 4, 512);
                     }
                 }
                 for (int r = from; r < rows; r++) expectClose(type, r, m.dot(r, x, xOff), y[yOff + r]);

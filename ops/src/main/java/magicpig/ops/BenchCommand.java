@@ -15,6 +15,7 @@ import magicpig.attention.eval.LineChart;
 import magicpig.cuda.ComputeBackends;
 import magicpig.cuda.CudaBackend;
 import magicpig.model.ComputeBackend;
+import magicpig.model.LlamaConfig;
 import magicpig.model.Model;
 import magicpig.sampling.Sampler;
 import magicpig.sampling.SamplingSettings;
@@ -96,6 +97,11 @@ final class BenchCommand {
     static final int WARM_UP_TOKENS = 64;
     static final long WARM_UP_NANOS = 3_000_000_000L;
 
+    /** A session of {@code capacity} tokens with the given attention (the backend's dense one for dense). */
+    private static ComputeBackend.InferenceSession session(ComputeBackend backend, AttentionSettings attention, LlamaConfig c, int capacity) {
+        return backend.newSession(capacity, attention.mode() == AttentionSettings.Mode.DENSE ? null : attention.factory().create(c));
+    }
+
     /**
      * Prefill and decode speed at several context depths, for each attention of {@code --attention}
      * (a list, default dense; the LSH flags apply to magicpig), against this machine's measured memory
@@ -146,10 +152,9 @@ final class BenchCommand {
             // the timed stretches. Bounded by time, so a large model is not held up: WARM_UP_NANOS
             // or WARM_UP_TOKENS, whichever comes first.
             for (AttentionSettings attention : settings) {
-                boolean dense = attention.mode() == AttentionSettings.Mode.DENSE;
                 int capacity = Math.min(c.contextLength(), WARM_UP_TOKENS + 2);
-                try (ComputeBackend.InferenceSession s = backend.newSession(capacity, dense ? null : attention.factory().create(c))) {
-                    err.printf(Locale.ROOT, "warming up (%s)...%n", attention.mode().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+                try (ComputeBackend.InferenceSession s = session(backend, attention, c, capacity)) {
+                    err.printf(Locale.ROOT, "warming up (%s)...%n", attention.mode().flag());
                     s.prefill(new int[] {3});
                     long w0 = System.nanoTime();
                     for (int i = 1; i < capacity - 1 && System.nanoTime() - w0 < WARM_UP_NANOS; i++) s.decode(3 + i);
@@ -160,11 +165,11 @@ final class BenchCommand {
             List<LineChart.Point> points = new ArrayList<>();
             Sampler sampler = new Sampler(SamplingSettings.GREEDY, c.vocabSize());
             for (int depth : depths) for (AttentionSettings attention : settings) {
-                String name = attention.mode().name().toLowerCase(Locale.ROOT).replace('_', '-');
+                String name = attention.mode().flag();
                 boolean dense = attention.mode() == AttentionSettings.Mode.DENSE;
                 int[] prompt = new int[Math.max(1, depth)];
                 for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + (i * 7919) % (c.vocabSize() - 3);
-                try (ComputeBackend.InferenceSession s = backend.newSession(prompt.length + tokens + 5, dense ? null : attention.factory().create(c))) {
+                try (ComputeBackend.InferenceSession s = session(backend, attention, c, prompt.length + tokens + 5)) {
                     err.printf(Locale.ROOT, "context %d, %s: prefill...%n", depth, name);
                     long p0 = System.nanoTime();
                     float[] logits = s.prefill(prompt);
@@ -204,7 +209,7 @@ final class BenchCommand {
                     }
                     double decodeRate = tokens / (decodeNanos / 1e9);
                     double gbs = (weightBytes + kvBytes) * decodeRate / 1e9;
-                    double fraction = BenchStats.median(fractions.stream().mapToDouble(Double::doubleValue).toArray());
+                    double fraction = BenchStats.median(fractions);
                     String prefill = depth == 0 ? "-" : String.format(Locale.ROOT, "%.1f", prefillRate);
                     table.append(String.format(Locale.ROOT, "| %s | %d | %s | %.2f | %s | %s |%n", name, depth, prefill, decodeRate,
                             dense ? String.format(Locale.ROOT, "%.1f", gbs) : "-",
@@ -216,12 +221,12 @@ final class BenchCommand {
                 }
             }
             out.printf(Locale.ROOT, "model %s (%s) on %s, measured bandwidth %.1f GB/s (median of %d measurements)%n%n", model.name(),
-                    model.llama().weights().wq()[0].type(), backend.description(), BenchStats.median(bandwidths.stream().mapToDouble(Double::doubleValue).toArray()) / 1e9, bandwidths.size());
+                    model.llama().weights().wq()[0].type(), backend.description(), BenchStats.median(bandwidths) / 1e9, bandwidths.size());
             out.print(table);
             Path dir = csv.toAbsolutePath().getParent();
             if (dir != null) Files.createDirectories(dir);
             Files.writeString(csv, rows);
-            List<String> names = settings.stream().map(a -> a.mode().name().toLowerCase(Locale.ROOT).replace('_', '-')).distinct().toList();
+            List<String> names = settings.stream().map(a -> a.mode().flag()).distinct().toList();
             LineChart.write(points, names, new LineChart.Axis("context (tokens)", LineChart.Scale.LINEAR, LineChart::tokens),
                     new LineChart.Axis("decode tokens/s", LineChart.Scale.LINEAR, LineChart::plain),
                     tokens + " tokens decoded per point, " + backend.description(), png);

@@ -14,4 +14,9 @@ public final class BenchStats {
         int k = s.length;
         return k % 2 == 1 ? s[k / 2] : (s[k / 2 - 1] + s[k / 2]) / 2;
     }
+
+    /** {@link #median(double...)} of a list. */
+    public static double median(java.util.List<Double> values) {
+        return median(values.stream().mapToDouble(Double::doubleValue).toArray());
+    }
 }

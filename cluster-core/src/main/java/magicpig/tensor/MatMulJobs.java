@@ -31,6 +31,7 @@ final class MatMulJobs {
         job.xSeg = job.segments.of(x);
         job.ySeg = job.segments.of(y);
         w.prepareCpu();
+        job.x16 = w.nativeTakesX16() && job.quantizeX(w.cols);
         try {
             // Split by groups of four rows (dot4's unit, and a group of Q8_0's CPU layout), only where
             // each thread gets enough bytes to amortise the hand-off (~64 KiB).
@@ -39,6 +40,7 @@ final class MatMulJobs {
             job.w = null;
             job.x = job.y = null;
             job.xSeg = job.ySeg = null;
+            job.x16 = false;
         }
     }
 
@@ -66,6 +68,22 @@ final class MatMulJobs {
         /** x and y as heap segments, for the native kernels. */
         MemorySegment xSeg, ySeg;
         final ArraySegments segments = new ArraySegments();
+        /** x as 16-bit integers and block scales ({@link NativeKernels#x16}), when the matrix takes that. */
+        boolean x16;
+        short[] xq = new short[0];
+        float[] xs = new float[0];
+        MemorySegment xqSeg = MemorySegment.ofArray(xq), xsSeg = MemorySegment.ofArray(xs);
+
+        /** Makes x16 of x, once for the whole product, on the calling thread; grows the buffers to the widest matrix seen. */
+        boolean quantizeX(int cols) {
+            if (xq.length < cols) {
+                xq = new short[cols];
+                xs = new float[(cols + 31) / 32];
+                xqSeg = MemorySegment.ofArray(xq);
+                xsSeg = MemorySegment.ofArray(xs);
+            }
+            return NativeKernels.x16(xSeg, xOff, cols, xqSeg, xsSeg);
+        }
 
         @Override
         public void run(int startGroup, int endGroup) {
@@ -73,7 +91,7 @@ final class MatMulJobs {
             float[] x = this.x, y = this.y;
             int xOff = this.xOff, yOff = this.yOff;
             int r = 4 * startGroup, end = Math.min(w.rows, 4 * endGroup);
-            if (w.nativeRows(xSeg, xOff, ySeg, yOff, r, end)) return;
+            if (x16 ? w.nativeRowsX16(xqSeg, xsSeg, ySeg, yOff, r, end) : w.nativeRows(xSeg, xOff, ySeg, yOff, r, end)) return;
             for (; r + 4 <= end; r += 4) w.dot4(r, x, xOff, y, yOff + r);
             for (; r < end; r++) y[yOff + r] = w.dot(r, x, xOff);
         }

@@ -211,9 +211,14 @@ public final class Q8_0Matrix extends WeightMatrix {
     }
 
     @Override
-    boolean nativeRows(MemorySegment x, int xOff, MemorySegment y, int yOff, int start, int end) {
+    boolean nativeTakesX16() {
+        return cpuLayout() != null && NativeKernels.available();
+    }
+
+    @Override
+    boolean nativeRowsX16(MemorySegment xq, MemorySegment xs, MemorySegment y, int yOff, int start, int end) {
         MemorySegment p = cpuLayout();
-        return p != null && (start & 3) == 0 && (end & 3) == 0 && NativeKernels.q8_0Groups(p, cols, x, xOff, y, yOff, start >> 2, end >> 2);
+        return p != null && (start & 3) == 0 && (end & 3) == 0 && NativeKernels.q8_0Groups(p, cols, xq, xs, y, yOff, start >> 2, end >> 2);
     }
 
     @Override

@@ -62,6 +62,20 @@ public abstract class WeightMatrix {
         return false;
     }
 
+    /**
+     * Whether this matrix's native kernel takes x as 16-bit integers per block of 32 columns
+     * ({@link NativeKernels#x16}, made once per product) through {@link #nativeRowsX16}, rather than
+     * as floats through {@link #nativeRows}. Asked after {@link #prepareCpu}.
+     */
+    boolean nativeTakesX16() {
+        return false;
+    }
+
+    /** As {@link #nativeRows}, with x from {@link NativeKernels#x16}: xq its values, xs its block scales. */
+    boolean nativeRowsX16(MemorySegment xq, MemorySegment xs, MemorySegment y, int yOff, int start, int end) {
+        return false;
+    }
+
     /** Writes row r, as f32, into dst[dstOff .. dstOff + cols). */
     public abstract void dequantizeRow(int row, float[] dst, int dstOff);
 

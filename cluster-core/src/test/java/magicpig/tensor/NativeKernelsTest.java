@@ -57,28 +57,81 @@ class NativeKernelsTest {
             float[] y = new float[yOff + rows + 2];
             y[yOff + rows] = 42;
             m.matvec(x, xOff, y, yOff);
+            float[] row = new float[cols];
             for (int r = 0; r < rows; r++) {
                 float want = m.dot(r, x, xOff);
-                assertEquals(want, y[yOff + r], 1e-4f * (1 + Math.abs(want)), type + " " + rows + "x" + cols + " row " + r);
+                m.dequantizeRow(r, row, 0);
+                // Q8_0's kernel takes x rounded to 16-bit integers per block: within that rounding's bound
+                double slack = type == GgmlType.Q8_0 ? NativeKernels.x16ErrorBound(row, x, xOff, cols) : 0;
+                assertEquals(want, y[yOff + r], 1e-4f * (1 + Math.abs(want)) + slack, type + " " + rows + "x" + cols + " row " + r);
             }
             assertEquals(42, y[yOff + rows], "wrote past its rows");
         }
+    }
+
+    /**
+     * The Q8_0 kernel's int16 x, exactly: the kernel on a matrix of one-hot rows returns
+     * d * xq[i] * xs[b], so each value must be within half a step of x, zero blocks zero and a block
+     * with a NaN or an infinity NaN.
+     */
+    @Test
+    void x16RoundsEachValueToHalfAStepOfItsBlock() {
+        assumeNative();
+        int cols = 128;
+        float[] x = new float[cols];
+        Random rnd = new Random(3);
+        for (int i = 0; i < 32; i++) x[i] = (float) rnd.nextGaussian() * 100;   // block 0: wide range
+        for (int i = 32; i < 64; i++) x[i] = (float) rnd.nextGaussian() * 1e-3f; // block 1: small values
+        // block 2: all zeros
+        for (int i = 96; i < 128; i++) x[i] = i == 100 ? Float.POSITIVE_INFINITY : 1;
+        short[] xq = new short[cols];
+        float[] xs = new float[cols / 32];
+        assertTrue(NativeKernels.x16(MemorySegment.ofArray(x), 0, cols, MemorySegment.ofArray(xq), MemorySegment.ofArray(xs)));
+        for (int b = 0; b < 2; b++) {
+            float max = 0;
+            for (int i = 32 * b; i < 32 * b + 32; i++) max = Math.max(max, Math.abs(x[i]));
+            assertEquals(max / 32767, xs[b], 1e-6f * max, "scale of block " + b);
+            for (int i = 32 * b; i < 32 * b + 32; i++) {
+                assertTrue(Math.abs(x[i] - xq[i] * xs[b]) <= xs[b] * 0.5001f, "value " + i + ": " + x[i] + " vs " + xq[i] * xs[b]);
+            }
+        }
+        assertEquals(0f, xs[2]);
+        for (int i = 64; i < 96; i++) assertEquals(0, xq[i]);
+        assertTrue(Float.isNaN(xs[3]), "a block with an infinity has no scale");
+        // ... and its products come out NaN through matvec, as in floats
+        try (Arena arena = Arena.ofShared()) {
+            float[] ones = new float[4 * cols];
+            java.util.Arrays.fill(ones, 0.5f);
+            WeightMatrix m = Quantizer.matrix(GgmlType.Q8_0, ones, 4, cols, arena);
+            float[] y = new float[4];
+            m.matvec(x, 0, y, 0);
+            for (float v : y) assertTrue(Float.isNaN(v) || Float.isInfinite(v), "got " + v);
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> NativeKernels.x16(MemorySegment.ofArray(x), 1, cols, MemorySegment.ofArray(xq),
+                MemorySegment.ofArray(xs)));
     }
 
     /** Decode passes a few buffers in turn; once each has been seen, a product allocates nothing. */
     @Test
     void productsOverAFewBuffersAllocateNothing() {
         assumeNative();
+        for (GgmlType type : new GgmlType[] {GgmlType.F16, GgmlType.Q8_0}) productsAllocateNothing(type);
+    }
+
+    private static void productsAllocateNothing(GgmlType type) {
         int rows = 256, cols = 512;
         try (Arena arena = Arena.ofShared()) {
-            WeightMatrix m = Quantizer.matrix(GgmlType.F16, new float[rows * cols], rows, cols, arena);
+            WeightMatrix m = Quantizer.matrix(type, new float[rows * cols], rows, cols, arena);
             float[][] xs = {new float[cols], new float[cols], new float[cols]};
             float[][] ys = {new float[rows], new float[rows + 8]};
             for (int i = 0; i < 2000; i++) m.matvec(xs[i % 3], 0, ys[i % 2], 0);
             long[] threads = magicpig.attention.AllocationMeter.computeThreads();
             long before = magicpig.attention.AllocationMeter.allocated(threads);
-            for (int i = 0; i < 200; i++) m.matvec(xs[i % 3], 0, ys[i % 2], 0);
-            assertEquals(0, magicpig.attention.AllocationMeter.allocated(threads) - before, "bytes allocated by 200 products");
+            for (int i = 0; i < 2000; i++) m.matvec(xs[i % 3], 0, ys[i % 2], 0);
+            // Less than a byte per product: an allocation per product would be at least 16 bytes each.
+            // (Once, a few thousand products in, the JIT's recompilation allocates about a kilobyte.)
+            long bytes = magicpig.attention.AllocationMeter.allocated(threads) - before;
+            assertTrue(bytes < 2000, bytes + " bytes allocated by 2000 " + type + " products");
         }
     }
 

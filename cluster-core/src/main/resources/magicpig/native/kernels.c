@@ -132,51 +132,84 @@ void mp_x16(const float *x, int32_t x_off, int32_t cols, int16_t *xq, float *xs)
 
 /*
  * Q8_0 in its CPU layout (Q8_0Matrix): rows in groups of four, and per block of 32 columns a
- * 144-byte record of the four rows' f32 scales, then their four runs of 32 quants. Groups
- * [g0, g1) write rows [4 g0, 4 g1), against x from mp_x16. Per row and block the 32 products
- * q * xq are summed exactly in integers (vpmaddwd: |q| <= 128, |xq| <= 32767, so each of the 16
- * lanes holds two products, below 2^24 and so exact in a float too), then scaled by d * xs[b] and
- * accumulated in floats: a third of the float kernel's vector instructions per block, which is
- * what let it fall behind the memory (measured standalone, 1 thread from L2: 17.5 -> 24.5 GB/s; 2
- * threads from memory: 14.9-17.5 -> 17.5-19.6 GB/s). The layout is one
- * stream, prefetched pf bytes ahead.
+ * 144-byte record of the four rows' f32 scales, then their four runs of 32 quants. Per row and
+ * block the 32 products q * xq (x from mp_x16) are summed exactly in integers (vpmaddwd: |q| <= 128,
+ * |xq| <= 32767, so each of the 16 lanes holds two products, below 2^24 and so exact in a float too),
+ * then scaled by d * xs[b] and accumulated in floats: a third of the float kernel's vector
+ * instructions per block, which is what let it fall behind the memory (measured standalone, 1
+ * thread from L2: 17.5 -> 24.5 GB/s; 2 threads from memory: 14.9-17.5 -> 17.5-19.6 GB/s).
+ *
+ * The scale products are made one block ahead into the other half of a small buffer: the fmas then
+ * read them as embedded broadcasts from memory, where the same product made in the block itself
+ * became register shuffles on the port the widening loads need (14.4 -> ~12 cycles a block).
+ *
+ * Two groups run side by side, one from each half of the range: two streams, each prefetched pf
+ * bytes ahead, keep more lines in flight per core than one (+2-4 % from memory, standalone).
+ * BOTH is a constant at each call, so each variant compiles on its own.
  */
+static inline void q8_0_groups2(const uint8_t *pa, const uint8_t *pb, int32_t blocks, const int16_t *xq, const float *xs,
+                                float *ya, float *yb, int32_t pf, const int BOTH) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    float s[16] __attribute__((aligned(16)));
+    if (blocks > 0) {
+        _mm_store_ps(s, _mm_mul_ps(_mm_loadu_ps((const float *) pa), _mm_set1_ps(xs[0])));
+        if (BOTH) _mm_store_ps(s + 8, _mm_mul_ps(_mm_loadu_ps((const float *) pb), _mm_set1_ps(xs[0])));
+    }
+    for (int32_t b = 0; b < blocks; b++, pa += 144, pb += 144) {
+        prefetch(pa + pf);
+        prefetch(pa + pf + 64);
+        prefetch(pa + pf + 128);
+        if (BOTH) {
+            prefetch(pb + pf);
+            prefetch(pb + pf + 64);
+            prefetch(pb + pf + 128);
+        }
+        const float *sa = s + 4 * (b & 1), *sb = s + 8 + 4 * (b & 1);
+        if (b + 1 < blocks) {
+            __m128 next = _mm_set1_ps(xs[b + 1]);
+            _mm_store_ps(s + 4 * ((b + 1) & 1), _mm_mul_ps(_mm_loadu_ps((const float *) (pa + 144)), next));
+            if (BOTH) _mm_store_ps(s + 8 + 4 * ((b + 1) & 1), _mm_mul_ps(_mm_loadu_ps((const float *) (pb + 144)), next));
+        }
+        __m512i xv = _mm512_loadu_si512(xq + 32 * b);
+#define Q8_0_ROW(p, sc, k, a)                                                                               \
+        a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(                                            \
+                _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *) ((p) + 16 + 32 * (k)))), xv)),    \
+                _mm512_set1_ps((sc)[k]), a);
+        Q8_0_ROW(pa, sa, 0, a0)
+        Q8_0_ROW(pa, sa, 1, a1)
+        Q8_0_ROW(pa, sa, 2, a2)
+        Q8_0_ROW(pa, sa, 3, a3)
+        if (BOTH) {
+            Q8_0_ROW(pb, sb, 0, b0)
+            Q8_0_ROW(pb, sb, 1, b1)
+            Q8_0_ROW(pb, sb, 2, b2)
+            Q8_0_ROW(pb, sb, 3, b3)
+        }
+#undef Q8_0_ROW
+    }
+    ya[0] = _mm512_reduce_add_ps(a0);
+    ya[1] = _mm512_reduce_add_ps(a1);
+    ya[2] = _mm512_reduce_add_ps(a2);
+    ya[3] = _mm512_reduce_add_ps(a3);
+    if (BOTH) {
+        yb[0] = _mm512_reduce_add_ps(b0);
+        yb[1] = _mm512_reduce_add_ps(b1);
+        yb[2] = _mm512_reduce_add_ps(b2);
+        yb[3] = _mm512_reduce_add_ps(b3);
+    }
+}
+
+/* Groups [g0, g1) of the layout write rows [4 g0, 4 g1) of y. */
 void mp_q8_0_groups(const uint8_t *layout, int32_t cols, const int16_t *xq, const float *xs, float *y, int32_t y_off,
                     int32_t g0, int32_t g1, int32_t pf) {
     y += y_off;
     const int32_t blocks = cols / 32;
-    /*
-     * The four rows' scales times x's, made one block ahead into the other half of s: the fmas then
-     * read them as embedded broadcasts from memory, where the same product made in the block itself
-     * became register shuffles on the port the widening loads need (14.4 -> ~12 cycles a block).
-     */
-    float s[8] __attribute__((aligned(16)));
-    for (int32_t g = g0; g < g1; g++) {
-        const uint8_t *p = layout + (int64_t) g * blocks * 144;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        if (blocks > 0) _mm_store_ps(s, _mm_mul_ps(_mm_loadu_ps((const float *) p), _mm_set1_ps(xs[0])));
-        for (int32_t b = 0; b < blocks; b++, p += 144) {
-            prefetch(p + pf);
-            prefetch(p + pf + 64);
-            prefetch(p + pf + 128);
-            const float *sc = s + 4 * (b & 1);
-            if (b + 1 < blocks) _mm_store_ps(s + 4 * ((b + 1) & 1), _mm_mul_ps(_mm_loadu_ps((const float *) (p + 144)), _mm_set1_ps(xs[b + 1])));
-            __m512i xv = _mm512_loadu_si512(xq + 32 * b);
-#define Q8_0_ROW(k, a)                                                                                       \
-            a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(                                        \
-                    _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *) (p + 16 + 32 * (k)))), xv)), \
-                    _mm512_set1_ps(sc[k]), a);
-            Q8_0_ROW(0, a0)
-            Q8_0_ROW(1, a1)
-            Q8_0_ROW(2, a2)
-            Q8_0_ROW(3, a3)
-#undef Q8_0_ROW
-        }
-        y[4 * g] = _mm512_reduce_add_ps(a0);
-        y[4 * g + 1] = _mm512_reduce_add_ps(a1);
-        y[4 * g + 2] = _mm512_reduce_add_ps(a2);
-        y[4 * g + 3] = _mm512_reduce_add_ps(a3);
+    const int64_t group_bytes = (int64_t) blocks * 144;
+    const int32_t half = (g1 - g0) / 2;
+    for (int32_t g = g0; g < g0 + half; g++) {
+        q8_0_groups2(layout + g * group_bytes, layout + (g + half) * group_bytes, blocks, xq, xs, y + 4 * g, y + 4 * (g + half), pf, 1);
     }
+    if ((g1 - g0) & 1) q8_0_groups2(layout + (g1 - 1) * group_bytes, layout, blocks, xq, xs, y + 4 * (g1 - 1), y, pf, 0);
 }
 
 #else

@@ -39,60 +39,88 @@ static inline __m512 bf16_load_tail(const uint16_t *p, __mmask16 m) {
 }
 
 /*
- * F16 and BF16 rows: four rows in lockstep share each x load; each row is a stream, prefetched pf
- * bytes ahead. One template for both, so that each gets its own inlined load.
+ * F16 and BF16 rows: four rows in lockstep share each x load, and two such quads run side by side,
+ * one from each half of the range (as Q8_0's groups do): eight streams, each prefetched pf bytes
+ * ahead. One template for both types, so that each gets its own inlined load; BOTH is a constant at
+ * each call of the quad function, so each variant compiles on its own.
  */
-#define HALF_ROWS(NAME, LOAD, LOAD_TAIL)                                                                   \
-    void NAME(const uint8_t *w, int64_t row_bytes, int32_t cols, const float *x, int32_t x_off,          \
-              float *y, int32_t y_off, int32_t r0, int32_t r1, int32_t pf) {                              \
-        x += x_off;                                                                                       \
-        y += y_off;                                                                                       \
-        const int32_t full = cols & ~15;                                                                  \
-        const __mmask16 tm = tail_mask(cols);                                                             \
-        const int64_t ahead = pf / 2; /* in halves */                                                     \
-        int32_t r = r0;                                                                                   \
-        for (; r + 4 <= r1; r += 4) {                                                                     \
-            const uint16_t *p0 = (const uint16_t *) (w + r * row_bytes);                                  \
-            const uint16_t *p1 = (const uint16_t *) ((const uint8_t *) p0 + row_bytes);                   \
-            const uint16_t *p2 = (const uint16_t *) ((const uint8_t *) p1 + row_bytes);                   \
-            const uint16_t *p3 = (const uint16_t *) ((const uint8_t *) p2 + row_bytes);                   \
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                   \
-            for (int32_t c = 0; c < full; c += 32) {                                                      \
-                prefetch(p0 + c + ahead);                                                                 \
-                prefetch(p1 + c + ahead);                                                                 \
-                prefetch(p2 + c + ahead);                                                                 \
-                prefetch(p3 + c + ahead);                                                                 \
-                __m512 xv = _mm512_loadu_ps(x + c);                                                       \
-                a0 = _mm512_fmadd_ps(LOAD(p0 + c), xv, a0);                                               \
-                a1 = _mm512_fmadd_ps(LOAD(p1 + c), xv, a1);                                               \
-                a2 = _mm512_fmadd_ps(LOAD(p2 + c), xv, a2);                                               \
-                a3 = _mm512_fmadd_ps(LOAD(p3 + c), xv, a3);                                               \
-                if (c + 16 >= full) break;                                                                \
-                xv = _mm512_loadu_ps(x + c + 16);                                                         \
-                a0 = _mm512_fmadd_ps(LOAD(p0 + c + 16), xv, a0);                                          \
-                a1 = _mm512_fmadd_ps(LOAD(p1 + c + 16), xv, a1);                                          \
-                a2 = _mm512_fmadd_ps(LOAD(p2 + c + 16), xv, a2);                                          \
-                a3 = _mm512_fmadd_ps(LOAD(p3 + c + 16), xv, a3);                                          \
-            }                                                                                             \
-            if (tm) {                                                                                     \
-                __m512 xv = _mm512_maskz_loadu_ps(tm, x + full);                                          \
-                a0 = _mm512_fmadd_ps(LOAD_TAIL(p0 + full, tm), xv, a0);                                   \
-                a1 = _mm512_fmadd_ps(LOAD_TAIL(p1 + full, tm), xv, a1);                                   \
-                a2 = _mm512_fmadd_ps(LOAD_TAIL(p2 + full, tm), xv, a2);                                   \
-                a3 = _mm512_fmadd_ps(LOAD_TAIL(p3 + full, tm), xv, a3);                                   \
-            }                                                                                             \
-            y[r] = _mm512_reduce_add_ps(a0);                                                              \
-            y[r + 1] = _mm512_reduce_add_ps(a1);                                                          \
-            y[r + 2] = _mm512_reduce_add_ps(a2);                                                          \
-            y[r + 3] = _mm512_reduce_add_ps(a3);                                                          \
-        }                                                                                                 \
-        for (; r < r1; r++) {                                                                             \
-            const uint16_t *p = (const uint16_t *) (w + r * row_bytes);                                   \
-            __m512 a = _mm512_setzero_ps();                                                               \
+#define HALF_QUAD_ROW(P, A, C, XV, LOAD) A = _mm512_fmadd_ps(LOAD((P) + (C)), XV, A);
+#define HALF_ROWS(NAME, LOAD, LOAD_TAIL) \
+    static inline void NAME##_quads(const uint8_t *w, int64_t row_bytes, int32_t cols, const float *x, float *y, \
+                                    int32_t ra, int32_t rb, int64_t ahead, const int BOTH) { \
+        const int32_t full = cols & ~15; \
+        const __mmask16 tm = tail_mask(cols); \
+        const uint16_t *p0 = (const uint16_t *) (w + ra * row_bytes); \
+        const uint16_t *p1 = (const uint16_t *) ((const uint8_t *) p0 + row_bytes); \
+        const uint16_t *p2 = (const uint16_t *) ((const uint8_t *) p1 + row_bytes); \
+        const uint16_t *p3 = (const uint16_t *) ((const uint8_t *) p2 + row_bytes); \
+        const uint16_t *q0 = (const uint16_t *) (w + rb * row_bytes); \
+        const uint16_t *q1 = (const uint16_t *) ((const uint8_t *) q0 + row_bytes); \
+        const uint16_t *q2 = (const uint16_t *) ((const uint8_t *) q1 + row_bytes); \
+        const uint16_t *q3 = (const uint16_t *) ((const uint8_t *) q2 + row_bytes); \
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0; \
+        for (int32_t c = 0; c < full; c += 32) { \
+            prefetch(p0 + c + ahead); \
+            prefetch(p1 + c + ahead); \
+            prefetch(p2 + c + ahead); \
+            prefetch(p3 + c + ahead); \
+            if (BOTH) { \
+                prefetch(q0 + c + ahead); \
+                prefetch(q1 + c + ahead); \
+                prefetch(q2 + c + ahead); \
+                prefetch(q3 + c + ahead); \
+            } \
+            for (int32_t h = c; h < c + 32 && h < full; h += 16) { \
+                __m512 xv = _mm512_loadu_ps(x + h); \
+                HALF_QUAD_ROW(p0, a0, h, xv, LOAD) HALF_QUAD_ROW(p1, a1, h, xv, LOAD) \
+                HALF_QUAD_ROW(p2, a2, h, xv, LOAD) HALF_QUAD_ROW(p3, a3, h, xv, LOAD) \
+                if (BOTH) { \
+                    HALF_QUAD_ROW(q0, b0, h, xv, LOAD) HALF_QUAD_ROW(q1, b1, h, xv, LOAD) \
+                    HALF_QUAD_ROW(q2, b2, h, xv, LOAD) HALF_QUAD_ROW(q3, b3, h, xv, LOAD) \
+                } \
+            } \
+        } \
+        if (tm) { \
+            __m512 xv = _mm512_maskz_loadu_ps(tm, x + full); \
+            a0 = _mm512_fmadd_ps(LOAD_TAIL(p0 + full, tm), xv, a0); \
+            a1 = _mm512_fmadd_ps(LOAD_TAIL(p1 + full, tm), xv, a1); \
+            a2 = _mm512_fmadd_ps(LOAD_TAIL(p2 + full, tm), xv, a2); \
+            a3 = _mm512_fmadd_ps(LOAD_TAIL(p3 + full, tm), xv, a3); \
+            if (BOTH) { \
+                b0 = _mm512_fmadd_ps(LOAD_TAIL(q0 + full, tm), xv, b0); \
+                b1 = _mm512_fmadd_ps(LOAD_TAIL(q1 + full, tm), xv, b1); \
+                b2 = _mm512_fmadd_ps(LOAD_TAIL(q2 + full, tm), xv, b2); \
+                b3 = _mm512_fmadd_ps(LOAD_TAIL(q3 + full, tm), xv, b3); \
+            } \
+        } \
+        y[ra] = _mm512_reduce_add_ps(a0); \
+        y[ra + 1] = _mm512_reduce_add_ps(a1); \
+        y[ra + 2] = _mm512_reduce_add_ps(a2); \
+        y[ra + 3] = _mm512_reduce_add_ps(a3); \
+        if (BOTH) { \
+            y[rb] = _mm512_reduce_add_ps(b0); \
+            y[rb + 1] = _mm512_reduce_add_ps(b1); \
+            y[rb + 2] = _mm512_reduce_add_ps(b2); \
+            y[rb + 3] = _mm512_reduce_add_ps(b3); \
+        } \
+    } \
+    void NAME(const uint8_t *w, int64_t row_bytes, int32_t cols, const float *x, int32_t x_off, \
+              float *y, int32_t y_off, int32_t r0, int32_t r1, int32_t pf) { \
+        x += x_off; \
+        y += y_off; \
+        const int64_t ahead = pf / 2; /* in halves */ \
+        const int32_t quads = (r1 - r0) / 4, half = quads / 2; \
+        for (int32_t q = 0; q < half; q++) NAME##_quads(w, row_bytes, cols, x, y, r0 + 4 * q, r0 + 4 * (q + half), ahead, 1); \
+        if (quads & 1) NAME##_quads(w, row_bytes, cols, x, y, r0 + 4 * (quads - 1), r0, ahead, 0); \
+        const int32_t full = cols & ~15; \
+        const __mmask16 tm = tail_mask(cols); \
+        for (int32_t r = r0 + 4 * quads; r < r1; r++) { \
+            const uint16_t *p = (const uint16_t *) (w + r * row_bytes); \
+            __m512 a = _mm512_setzero_ps(); \
             for (int32_t c = 0; c < full; c += 16) a = _mm512_fmadd_ps(LOAD(p + c), _mm512_loadu_ps(x + c), a); \
             if (tm) a = _mm512_fmadd_ps(LOAD_TAIL(p + full, tm), _mm512_maskz_loadu_ps(tm, x + full), a); \
-            y[r] = _mm512_reduce_add_ps(a);                                                               \
-        }                                                                                                 \
+            y[r] = _mm512_reduce_add_ps(a); \
+        } \
     }
 
 HALF_ROWS(mp_f16_rows, f16_load, f16_load_tail)

@@ -34,6 +34,10 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code -Dmagicpig.native=false} for the Java ones), alternating, 262144 x 2048: F16 80-83% of the
  * sum (67-68% without), Q8_0 73-75% (46-49%). From cache (1024 x 2048): F16 63 GB/s (27 without),
  * Q8_0 37 (25).
+ *
+ * <p>Session 7, each change alternated with the code before it, 262144 x 2048: Q8_0 in integers
+ * (int16 x, vpmaddwd) 68-75% -> 76-77%, then two groups side by side per call 74-77% -> 82-83%; F16
+ * with two quads side by side 77-81% -> 82-85%.
  */
 public final class KernelBandwidth {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;

@@ -42,8 +42,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>When they are not there.</b> Not Linux on x86-64, no C compiler, a failed build, a CPU
  * without AVX-512, a failed self-check, or {@code -Dmagicpig.native=false}: one line in the log says
- * which, and the Vector API kernels serve (the same results up to the order of float additions;
- * decode is slower, see the README). {@link #status()} names what runs, for benchmarks to print.
+ * which, and the Vector API kernels serve (the same results up to the order of float additions, and
+ * for Q8_0 up to x's rounding; decode is slower, see the README). {@link #status()} names what runs, for benchmarks to print.
  *
  * <p><b>Calls.</b> The downcalls are critical (no thread-state transition, heap arrays passed
  * directly), so a call costs about as much as a Java call and allocates nothing; the caller keeps
@@ -121,7 +121,9 @@ public final class NativeKernels {
     private static boolean halfRows(MethodHandle kernel, MemorySegment w, long rowBytes, int cols, MemorySegment x, int xOff, MemorySegment y,
             int yOff, int r0, int r1) {
         if (kernel == null) return false;
-        checkRows(w, rowBytes * r1, x, xOff + cols, y, yOff + r1);
+        checkFits(w, rowBytes * r1, "weights");
+        checkFits(x, 4L * (xOff + cols), "x");
+        checkFits(y, 4L * (yOff + r1), "y");
         int step = (int) Math.max(4, CALL_BYTES / rowBytes & ~3);
         try {
             for (int r = r0; r < r1; r += step) kernel.invokeExact(w, rowBytes, cols, x, xOff, y, yOff, r, Math.min(r1, r + step), PF_HALF);
@@ -140,10 +142,9 @@ public final class NativeKernels {
      */
     static boolean x16(MemorySegment x, int xOff, int cols, MemorySegment xq, MemorySegment xs) {
         if (X16 == null) return false;
-        if ((cols & 31) != 0 || 4L * (xOff + cols) > x.byteSize() || 2L * cols > xq.byteSize() || 4L * (cols / 32) > xs.byteSize()) {
-            throw new IndexOutOfBoundsException("x16 of " + cols + " values at " + xOff + ": x " + x.byteSize() / 4 + ", xq " + xq.byteSize() / 2
-                    + ", xs " + xs.byteSize() / 4);
-        }
+        if ((cols & 31) != 0) throw new IndexOutOfBoundsException("x16 of " + cols + " values: not whole blocks of 32");
+        checkFits(x, 4L * (xOff + cols), "x");
+        checkX16(xq, xs, cols);
         try {
             X16.invokeExact(x, xOff, cols, xq, xs);
         } catch (Throwable t) {
@@ -160,10 +161,9 @@ public final class NativeKernels {
     static boolean q8_0Groups(MemorySegment layout, int cols, MemorySegment xq, MemorySegment xs, MemorySegment y, int yOff, int g0, int g1) {
         if (Q8_0_GROUPS == null) return false;
         long groupBytes = (long) (cols / Q8_0Matrix.BLOCK) * Q8_0Matrix.GROUP_BLOCK_BYTES;
-        if (groupBytes * g1 > layout.byteSize() || 2L * cols > xq.byteSize() || 4L * (cols / 32) > xs.byteSize() || 4L * (yOff + 4L * g1) > y.byteSize()) {
-            throw new IndexOutOfBoundsException("native Q8_0 product out of bounds: groups to " + g1 + " of " + layout.byteSize() / groupBytes
-                    + ", xq " + xq.byteSize() / 2 + "/" + cols + ", y " + (yOff + 4L * g1) + "/" + y.byteSize() / 4);
-        }
+        checkFits(layout, groupBytes * g1, "weights");
+        checkX16(xq, xs, cols);
+        checkFits(y, 4L * (yOff + 4L * g1), "y");
         int step = (int) Math.max(1, CALL_BYTES / groupBytes);
         try {
             for (int g = g0; g < g1; g += step) Q8_0_GROUPS.invokeExact(layout, cols, xq, xs, y, yOff, g, Math.min(g1, g + step), PF_Q8_0);
@@ -190,12 +190,20 @@ public final class NativeKernels {
         return bound;
     }
 
-    /** Native code has no bounds checks: a caller's mistake must fail here, not read or write out of bounds. */
-    private static void checkRows(MemorySegment w, long wBytes, MemorySegment x, int xFloats, MemorySegment y, int yFloats) {
-        if (wBytes > w.byteSize() || 4L * xFloats > x.byteSize() || 4L * yFloats > y.byteSize()) {
-            throw new IndexOutOfBoundsException("native product out of bounds: weights " + wBytes + "/" + w.byteSize() + " B, x " + xFloats
-                    + "/" + x.byteSize() / 4 + ", y " + yFloats + "/" + y.byteSize() / 4);
+    /**
+     * Native code has no bounds checks: a caller's mistake must fail here, not read or write out of
+     * bounds. Fails unless the first {@code bytes} bytes of s exist.
+     */
+    private static void checkFits(MemorySegment s, long bytes, String what) {
+        if (bytes > s.byteSize()) {
+            throw new IndexOutOfBoundsException("native product out of bounds: " + what + " needs " + bytes + " bytes, has " + s.byteSize());
         }
+    }
+
+    /** {@link #checkFits} for x16's two buffers: cols shorts and cols / 32 block scales. */
+    private static void checkX16(MemorySegment xq, MemorySegment xs, int cols) {
+        checkFits(xq, 2L * cols, "xq");
+        checkFits(xs, 4L * (cols / 32), "xs");
     }
 
     /** Finds or builds the library and binds its functions into h; returns the status line. */

@@ -3,7 +3,7 @@
  * types whose Java kernels stop short of the memory's speed. NativeKernels compiles this file once
  * per machine with the system's C compiler (-O3 -march=native, AMX off) and calls it through the
  * Foreign Function API; where it cannot, the Vector API kernels serve, with the same results up to
- * the order of float additions.
+ * the order of float additions (and, for Q8_0, up to the rounding of x below).
  *
  * Why C: a matvec from memory needs its loads in flight while it computes. C2 gives the Java
  * kernels no software prefetch and more instructions per cache line (bounds checks, a half-to-float
@@ -18,7 +18,8 @@
  */
 #include <stdint.h>
 
-#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__F16C__)
+/* DQ for mp_x16's vfpclassps; every AVX-512 server CPU since Skylake has all four. */
+#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__) && defined(__F16C__)
 #include <immintrin.h>
 
 /* The ABI NativeKernels expects; 0 means "compiled, but this CPU lacks AVX-512: do not use". */

@@ -83,7 +83,6 @@ public final class Q4_KMatrix extends WeightMatrix {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-
     public Q4_KMatrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
     }

@@ -53,7 +53,6 @@ public final class Q8_0Matrix extends WeightMatrix {
     /** One block of a four-row group in the CPU layout: four f32 scales, then four rows' 32 quants. */
     static final int GROUP_BLOCK_BYTES = 4 * Float.BYTES + 4 * BLOCK;
 
-
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
     }
